@@ -1,0 +1,154 @@
+package diam
+
+import (
+	"net"
+
+	godiam "github.com/fiorix/go-diameter/v4/diam"
+	"github.com/fiorix/go-diameter/v4/diam/avp"
+	"github.com/fiorix/go-diameter/v4/diam/datatype"
+	"github.com/fiorix/go-diameter/v4/diam/dict"
+)
+
+// Base protocol command codes (RFC 6733 3.1) and the relay application id
+// (RFC 6733 2.4).
+const (
+	CmdCapabilitiesExchange = 257
+	CmdDeviceWatchdog       = 280
+	CmdDisconnectPeer       = 282
+	AppRelay                = 0xffffffff
+)
+
+// Disconnect-Cause values (RFC 6733 5.4.3).
+const (
+	DisconnectRebooting            = 0
+	DisconnectBusy                 = 1
+	DisconnectDoNotWantToTalkToYou = 2
+)
+
+// Identity is this node's Diameter identity and what it says about itself
+// in CER/CEA (RFC 6733 5.3.1, 5.3.2).
+type Identity struct {
+	OriginHost  string
+	OriginRealm string
+	// OriginStateID changes each time the daemon restarts (RFC 6733 8.16),
+	// so peers can tell a restart from a reconnect.
+	OriginStateID uint32
+	// HostIPAddresses to advertise; empty means the connection's local IP.
+	HostIPAddresses []net.IP
+	ProductName     string
+	VendorID        uint32
+	FirmwareRev     uint32
+}
+
+// Application is the one Diameter application a connection carries
+// (one dictionary per interface: DESIGN.md, go-diameter.md §3).
+type Application struct {
+	ID       uint32
+	VendorID uint32 // 0 for an IETF application
+	Dict     *dict.Parser
+}
+
+// answerFor builds an answer to req with the fields every answer carries
+// (RFC 6733 6.2): same Hop-by-Hop and End-to-End ids, Session-Id first when
+// the request had one, Result-Code, our Origin-Host/Realm, and the request's
+// Proxy-Info copied in order (6.2, 6.7.3). The T flag is not copied: it marks
+// a retransmitted request, not its answer.
+func answerFor(req *godiam.Message, code uint32, id *Identity) *godiam.Message {
+	flags := req.Header.CommandFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
+	if IsProtocolErrorCode(code) {
+		flags |= godiam.ErrorFlag // RFC 6733 7.1.3, 7.2
+	}
+	ans := godiam.NewMessage(req.Header.CommandCode, flags, req.Header.ApplicationID,
+		req.Header.HopByHopID, req.Header.EndToEndID, req.Dictionary())
+	if sid, err := req.FindAVP(avp.SessionID, 0); err == nil && sid != nil {
+		ans.AddAVP(godiam.NewAVP(avp.SessionID, avp.Mbit, 0, sid.Data))
+	}
+	ans.AddAVP(godiam.NewAVP(avp.ResultCode, avp.Mbit, 0, datatype.Unsigned32(code)))
+	ans.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost)))
+	ans.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm)))
+	return ans
+}
+
+// copyProxyInfo appends the request's Proxy-Info AVPs to the answer
+// (RFC 6733 6.2: "the Proxy-Info AVPs ... MUST be copied ... in the same order").
+func copyProxyInfo(req, ans *godiam.Message) {
+	for _, a := range req.AVP {
+		if a != nil && a.Code == avp.ProxyInfo && a.VendorID == 0 {
+			ans.AddAVP(a)
+		}
+	}
+}
+
+// errorAnswer builds the answer to a request that failed a protocol check,
+// in the format of RFC 6733 7.2: Result-Code, Error-Message, Failed-AVP.
+func errorAnswer(req *godiam.Message, pe *ProtocolError, id *Identity) *godiam.Message {
+	ans := answerFor(req, pe.Code, id)
+	addErrorDetail(ans, pe, id)
+	copyProxyInfo(req, ans)
+	return ans
+}
+
+// errorAnswerFromHeader answers a request whose body could not be decoded:
+// only its header is known, so there is no Session-Id to echo.
+func errorAnswerFromHeader(h *godiam.Header, d *dict.Parser, pe *ProtocolError, id *Identity) *godiam.Message {
+	flags := h.CommandFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
+	if IsProtocolErrorCode(pe.Code) {
+		flags |= godiam.ErrorFlag
+	}
+	ans := godiam.NewMessage(h.CommandCode, flags, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
+	ans.AddAVP(godiam.NewAVP(avp.ResultCode, avp.Mbit, 0, datatype.Unsigned32(pe.Code)))
+	ans.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost)))
+	ans.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm)))
+	addErrorDetail(ans, pe, id)
+	return ans
+}
+
+func addErrorDetail(ans *godiam.Message, pe *ProtocolError, id *Identity) {
+	if pe.Reason != "" {
+		// Error-Message: M-bit must not be set (RFC 6733 7.3).
+		ans.AddAVP(godiam.NewAVP(avp.ErrorMessage, 0, 0, datatype.UTF8String(pe.Reason)))
+	}
+	if IsProtocolErrorCode(pe.Code) {
+		// Error-Reporting-Host tells the peer which node found the fault
+		// (RFC 6733 7.4); cheap and useful when a DRA sits between us.
+		ans.AddAVP(godiam.NewAVP(avp.ErrorReportingHost, 0, 0, datatype.DiameterIdentity(id.OriginHost)))
+	}
+	if len(pe.FailedAVP) > 0 {
+		ans.AddAVP(godiam.NewAVP(avp.FailedAVP, avp.Mbit, 0, &godiam.GroupedAVP{AVP: pe.FailedAVP}))
+	}
+}
+
+// stringAVP returns the string value of the first top-level AVP with code
+// (vendor 0), or "".
+func stringAVP(m *godiam.Message, code uint32) string {
+	for _, a := range m.AVP {
+		if a == nil || a.Code != code || a.VendorID != 0 {
+			continue
+		}
+		switch v := a.Data.(type) {
+		case datatype.DiameterIdentity:
+			return string(v)
+		case datatype.UTF8String:
+			return string(v)
+		case datatype.OctetString:
+			return string(v)
+		}
+	}
+	return ""
+}
+
+// uint32AVP returns the first top-level AVP with code (vendor 0) as uint32.
+func uint32AVP(m *godiam.Message, code uint32) (uint32, bool) {
+	for _, a := range m.AVP {
+		if a == nil || a.Code != code || a.VendorID != 0 {
+			continue
+		}
+		switch v := a.Data.(type) {
+		case datatype.Unsigned32:
+			return uint32(v), true
+		case datatype.Enumerated:
+			return uint32(v), true
+		}
+	}
+	return 0, false
+}

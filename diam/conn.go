@@ -289,7 +289,7 @@ func (c *Conn) readLoop() {
 // refuseFrame logs a frame the guard refused, answers it when it was a
 // request whose header could be read, and closes when the framing is lost.
 func (c *Conn) refuseFrame(pe *ProtocolError) {
-	c.log.Warn("diameter frame refused", zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason), c.originField())
+	c.log.Warn("diameter frame refused", zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
 	if pe.Header != nil && pe.Header.CommandFlags&godiam.RequestFlag != 0 {
 		ans := errorAnswerFromHeader(pe.Header, c.cfg.App.Dict, pe, &c.cfg.Identity)
 		if _, err := c.sendMsg(ans, pe.Close); err == nil && pe.Close {
@@ -313,12 +313,6 @@ func (c *Conn) waitClosed(d time.Duration) {
 	}
 }
 
-func (c *Conn) originField() zap.Field {
-	if b := c.binding.Load(); b != nil {
-		return zap.String("peer_host", b.OriginHost)
-	}
-	return zap.Skip()
-}
 
 // handleFrame decodes and dispatches one frame. It is the one place where a
 // panic in decoding or dispatch is contained (style.md 9): the request gets
@@ -379,7 +373,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 		}
 		if code != 0 {
 			c.stats.ProtocolErrors.Add(1)
-			c.log.Warn("unsupported message", zap.Uint32("result_code", code), zap.String("reason", reason), c.originField())
+			c.log.Warn("unsupported message", zap.Uint32("result_code", code), zap.String("reason", reason))
 			if isReq {
 				_, _ = c.sendMsg(errorAnswerFromHeader(h, c.cfg.App.Dict, &ProtocolError{Code: code, Reason: reason}, &c.cfg.Identity), false)
 			}
@@ -404,7 +398,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 		}
 		c.stats.ProtocolErrors.Add(1)
 		c.log.Warn("message refused", zap.Uint32("command", h.CommandCode), zap.Uint32("result_code", pe.Code),
-			zap.String("reason", pe.Reason), c.originField())
+			zap.String("reason", pe.Reason))
 		if !isReq {
 			c.deliver(h.HopByHopID, answerResult{err: fmt.Errorf("invalid answer: %w", pe)})
 			return true
@@ -485,7 +479,7 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 		if st != stateWaitCER {
 			// RFC 6733 5.6: a CER on an open connection is an error event;
 			// the existing binding stays.
-			c.log.Warn("second CER on an open connection", c.originField())
+			c.log.Warn("second CER on an open connection")
 			_, _ = c.sendMsg(errorAnswer(m, &ProtocolError{Code: ResultUnableToComply,
 				Reason: "capabilities already exchanged on this connection"}, &c.cfg.Identity), false)
 			return true
@@ -506,7 +500,7 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 			return true
 		}
 		cause, _ := uint32AVP(m, avp.DisconnectCause)
-		c.log.Info("DPR received", zap.Uint32("disconnect_cause", cause), c.originField())
+		c.log.Info("DPR received", zap.Uint32("disconnect_cause", cause))
 		c.state.Store(int32(stateClosing))
 		_, _ = c.sendMsg(c.NewAnswer(m, ResultSuccess), false)
 		// RFC 6733 5.4: the sender of the DPR closes the transport once it

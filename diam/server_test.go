@@ -82,7 +82,7 @@ func TestCERRefusals(t *testing.T) {
 		want                   uint32
 		reason                 string
 	}{
-		{"SAN differs from Origin-Host", "scs1.scs.example", "scs2.scs.example", diam.ResultUnknownPeer, "not a dNSName of the client certificate"},
+		{"SAN differs from Origin-Host", "scs1.scs.example", "scs2.scs.example", diam.ResultUnknownPeer, "is not a dNSName of the peer certificate"},
 		{"unknown Origin-Host", "stranger.scs.example", "stranger.scs.example", diam.ResultUnknownPeer, "not a configured peer"},
 	}
 	for _, tc := range cases {

@@ -3,7 +3,6 @@ package security
 import (
 	"crypto/tls"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/mtciwf/mtciwf/diam"
@@ -74,12 +73,11 @@ func (t *PeerTable) AdmitPeer(originHost, originRealm string, cs *tls.Connection
 	if originHost == "" {
 		return nil, fmt.Errorf("CER has no Origin-Host")
 	}
-	if cs == nil || len(cs.PeerCertificates) == 0 {
-		return nil, fmt.Errorf("Origin-Host %q: no client certificate on this connection", originHost)
+	if cs == nil {
+		return nil, fmt.Errorf("Origin-Host %q: no TLS on this connection, so no certificate proves it", originHost)
 	}
-	sans := cs.PeerCertificates[0].DNSNames
-	if !slices.ContainsFunc(sans, func(s string) bool { return strings.EqualFold(s, originHost) }) {
-		return nil, fmt.Errorf("Origin-Host %q is not a dNSName of the client certificate %v", originHost, sans)
+	if err := CheckOriginHost(*cs, originHost); err != nil {
+		return nil, err
 	}
 	p, ok := t.byHost[strings.ToLower(originHost)]
 	if !ok {

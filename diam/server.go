@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown (like net/http).
@@ -167,7 +168,15 @@ func (s *Server) handle(raw net.Conn, ip string) {
 		cancel()
 		if err != nil {
 			s.Stats.RefusedHandshakes.Add(1)
-			log.Warn("TLS handshake refused", zap.Error(err))
+			// A certificate refusal from the security package carries its
+			// rule as structured fields (zapcore.ObjectMarshaler); diam does
+			// not import security, so it only asks for the interface.
+			var detail zapcore.ObjectMarshaler
+			if errors.As(err, &detail) {
+				log.Warn("TLS handshake refused", zap.Error(err), zap.Object("cert", detail))
+			} else {
+				log.Warn("TLS handshake refused", zap.Error(err))
+			}
 			_ = raw.Close()
 			return
 		}

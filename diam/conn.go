@@ -313,7 +313,6 @@ func (c *Conn) waitClosed(d time.Duration) {
 	}
 }
 
-
 // handleFrame decodes and dispatches one frame. It is the one place where a
 // panic in decoding or dispatch is contained (style.md 9): the request gets
 // DIAMETER_UNABLE_TO_COMPLY and the connection is closed. It returns false

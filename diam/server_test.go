@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,14 +96,16 @@ func TestCERRefusals(t *testing.T) {
 			if ce.ResultCode != tc.want {
 				t.Errorf("Result-Code %d, want %d", ce.ResultCode, tc.want)
 			}
-			if !contains(ce.ErrorMessage, tc.reason) || !r.logged(tc.reason) {
+			if !strings.Contains(ce.ErrorMessage, tc.reason) || !r.logged(tc.reason) {
 				t.Errorf("reason %q not in Error-Message %q or the log", tc.reason, ce.ErrorMessage)
 			}
 		})
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i:i+len(sub)] == sub {

@@ -103,18 +103,6 @@ func TestCERRefusals(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
-}
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
-}
-
 func TestCEAFlagsAndCommonApplication(t *testing.T) {
 	r := newRig(t, nil)
 	t.Run("wrong realm: 3010 with E-bit, then closed", func(t *testing.T) {

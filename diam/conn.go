@@ -382,7 +382,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 
 	m, err := godiam.ReadMessage(bytes.NewReader(frame), c.cfg.App.Dict)
 	if err == nil {
-		if pe := validateMessage(m, c.cfg.App.Dict); pe != nil {
+		if pe := Validate(m, c.cfg.App.Dict); pe != nil {
 			err = pe
 		}
 	} else if m != nil {

@@ -275,7 +275,9 @@ func TestProtocolErrorAnswers(t *testing.T) {
 }
 
 func TestMalformedFrames(t *testing.T) {
-	r := newRig(t, nil)
+	// A 1 MiB limit so the 10,000-deep frame (80 KB) reaches the depth check
+	// instead of being refused for its length.
+	r := newRig(t, func(s *diam.Server) { s.Limits.MaxMessageSize = 1 << 20 })
 	good := r.mustDial("scs2.scs.example", "scs2.scs.example")
 	const dar, app = 8388639, 16777309
 	avpHdr := func(code uint32, flags byte, length uint32) []byte {
@@ -301,12 +303,12 @@ func TestMalformedFrames(t *testing.T) {
 		{"length 0", header(1, 0, 0x80, dar, app, 1, 2), diam.ResultInvalidMessageLength},
 		{"length 5", header(1, 5, 0x80, dar, app, 1, 2), diam.ResultInvalidMessageLength},
 		{"length 19", header(1, 19, 0x80, dar, app, 1, 2), diam.ResultInvalidMessageLength},
-		{"length above maximum", header(1, 16<<20, 0x80, dar, app, 1, 2), diam.ResultInvalidMessageLength},
+		{"length above maximum", header(1, 2<<20, 0x80, dar, app, 1, 2), diam.ResultInvalidMessageLength},
 		{"version 2", header(2, 20, 0x80, dar, app, 1, 2), diam.ResultUnsupportedVersion},
 		{"AVP length 0", withBody(avpHdr(263, 0x40, 0)), diam.ResultInvalidAVPLength},
 		{"AVP overruns message", withBody(append(avpHdr(263, 0x40, 400), make([]byte, 8)...)), diam.ResultInvalidAVPLength},
 		{"AVP overruns its group", withBody(append(avpHdr(260, 0x40, 24), append(avpHdr(266, 0x40, 40), make([]byte, 8)...)...)), diam.ResultInvalidAVPLength},
-		{"10,000-deep grouped nesting", withBody(nested(10000)), 0},
+		{"10,000-deep grouped nesting", withBody(nested(10000)), diam.ResultUnableToComply},
 	}
 	var before runtime.MemStats
 	runtime.GC()
@@ -330,7 +332,15 @@ func TestMalformedFrames(t *testing.T) {
 				if ans.errorMessage == "" {
 					t.Errorf("answer without Error-Message")
 				}
-				w.expectClosed()
+				if tc.want == diam.ResultUnableToComply {
+					// Framing intact: the connection stays usable.
+					w.send(buildDAR(r.dict, "scs1.scs.example"))
+					if a := w.mustRead(); resultCode(a) != diam.ResultUnableToComply || errorMessage(a) != "device triggering is not enabled" {
+						t.Errorf("next request on the same connection got %d %q", resultCode(a), errorMessage(a))
+					}
+				} else {
+					w.expectClosed()
+				}
 			} else {
 				// Either an answer or a close; never a hang or a crash.
 				if ans, err := w.readRaw(); err == nil && ans.resultCode == diam.ResultSuccess {

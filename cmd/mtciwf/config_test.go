@@ -1,0 +1,546 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// examplePath is configs/mtciwf.yaml, seen from this package's directory.
+const examplePath = "../../configs/mtciwf.yaml"
+
+// devPKIFiles are the files the built-in defaults point at, relative to the working directory.
+var devPKIFiles = []string{defaultTLSCertFile, defaultTLSKeyFile, defaultTLSClientCAFile, defaultTLSCRLFile}
+
+// writeFile creates dir/name with some content and returns its path.
+func writeTestFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// inDevPKIDir changes into a fresh directory holding stand-ins for the dev PKI files, so the built-in
+// defaults' relative paths resolve. Validation only checks that the files are readable.
+func inDevPKIDir(t *testing.T) {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range devPKIFiles {
+		writeTestFile(t, dir, f, "stand-in for "+f)
+	}
+	t.Chdir(dir)
+}
+
+// goodDoc returns a complete, valid configuration as a JSON-able document (JSON is YAML), with its
+// files in dir.
+func goodDoc(t *testing.T, dir string) map[string]any {
+	t.Helper()
+	file := func(name string) string { return writeTestFile(t, dir, name, "pem") }
+	return map[string]any{
+		"log":      map[string]any{"format": "json", "level": "info"},
+		"identity": map[string]any{"origin_host": "mtciwf.operator.example", "origin_realm": "operator.example"},
+		"tsp": map[string]any{
+			"listen": "127.0.0.1:0",
+			"tls": map[string]any{
+				"cert_file":         file("server.pem"),
+				"key_file":          file("server-key.pem"),
+				"client_ca_files":   []any{file("ca1.pem"), file("ca2.pem")},
+				"crl_files":         []any{file("crl.pem")},
+				"handshake_timeout": "5s",
+			},
+			"max_connections":              100,
+			"max_connections_per_ip":       10,
+			"max_message_size":             65536,
+			"max_avp_depth":                8,
+			"max_avps":                     1024,
+			"max_in_flight_per_connection": 256,
+			"watchdog_interval":            "30s",
+			"cer_timeout":                  "10s",
+			"write_timeout":                "10s",
+			"duplicate_window":             "4m",
+			"duplicate_cache_size":         1000,
+			"peers": []any{
+				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs"},
+				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs"},
+				map[string]any{"origin_host": "dra1.scs.example", "origin_realm": "scs.example", "kind": "agent",
+					"scs_origin_hosts": []any{"scs1.scs.example", "scs2.scs.example"}},
+			},
+		},
+		"shutdown": map[string]any{"grace_period": "10s"},
+	}
+}
+
+// set stores value at a dotted path in doc ("tsp.peers.1.kind" indexes a list).
+func set(doc map[string]any, path string, value any) {
+	parts := strings.Split(path, ".")
+	var cur any = doc
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				c[p] = value
+				return
+			}
+			cur = c[p]
+		case []any:
+			n := 0
+			for _, r := range p {
+				n = n*10 + int(r-'0')
+			}
+			if last {
+				c[n] = value
+				return
+			}
+			cur = c[n]
+		}
+	}
+}
+
+// del removes a dotted path from doc.
+func del(doc map[string]any, path string) {
+	parent, name := "", path
+	if i := strings.LastIndex(path, "."); i >= 0 {
+		parent, name = path[:i], path[i+1:]
+	}
+	m := doc
+	if parent != "" {
+		var cur any = doc
+		for _, p := range strings.Split(parent, ".") {
+			switch c := cur.(type) {
+			case map[string]any:
+				cur = c[p]
+			case []any:
+				n := 0
+				for _, r := range p {
+					n = n*10 + int(r-'0')
+				}
+				cur = c[n]
+			}
+		}
+		m = cur.(map[string]any)
+	}
+	delete(m, name)
+}
+
+// writeDoc writes doc as a .yaml file and returns its path.
+func writeDoc(t *testing.T, dir string, doc map[string]any) string {
+	t.Helper()
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeTestFile(t, dir, "mtciwf.yaml", string(b))
+}
+
+// configErrors unpacks a LoadConfig error into its ConfigErrors.
+func configErrors(t *testing.T, err error) []*ConfigError {
+	t.Helper()
+	if err == nil {
+		return nil
+	}
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("LoadConfig error is not a joined list: %T %v", err, err)
+	}
+	var out []*ConfigError
+	for _, e := range joined.Unwrap() {
+		var ce *ConfigError
+		if !errors.As(e, &ce) {
+			t.Fatalf("problem is not a *ConfigError: %T %v", e, e)
+		}
+		out = append(out, ce)
+	}
+	return out
+}
+
+func TestLoadConfigGood(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Tsp.Listen != "127.0.0.1:0" || cfg.Tsp.MaxConnections != 100 || cfg.Tsp.DuplicateCacheSize != 1000 {
+		t.Errorf("values from the file not applied: %+v", cfg.Tsp)
+	}
+	if cfg.Tsp.WatchdogInterval != 30*time.Second || cfg.Tsp.DuplicateWindow != 4*time.Minute {
+		t.Errorf("durations: watchdog %v, duplicate window %v", cfg.Tsp.WatchdogInterval, cfg.Tsp.DuplicateWindow)
+	}
+	if len(cfg.Tsp.TLS.ClientCAFiles) != 2 || !strings.HasSuffix(cfg.Tsp.TLS.ClientCAFiles[1], "ca2.pem") {
+		t.Errorf("client_ca_files = %v", cfg.Tsp.TLS.ClientCAFiles)
+	}
+	want := PeerConfig{OriginHost: "dra1.scs.example", OriginRealm: "scs.example", Kind: PeerKindAgent,
+		SCSOriginHosts: []string{"scs1.scs.example", "scs2.scs.example"}}
+	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) {
+		t.Errorf("peers = %+v", cfg.Tsp.Peers)
+	}
+}
+
+// TestLoadConfigProblems: each rule yields a problem naming the file and the key.
+func TestLoadConfigProblems(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(doc map[string]any, dir string)
+		key     string
+		problem string // substring of the problem
+	}{
+		{"log format", func(d map[string]any, _ string) { set(d, "log.format", "xml") }, "log.format", `"xml" is not a log format`},
+		{"log level", func(d map[string]any, _ string) { set(d, "log.level", "trace") }, "log.level", `"trace" is not a log level`},
+		{"origin_host missing", func(d map[string]any, _ string) { set(d, "identity.origin_host", "") }, "identity.origin_host", "is required"},
+		{"origin_host single label", func(d map[string]any, _ string) { set(d, "identity.origin_host", "localhost") }, "identity.origin_host", "not fully qualified"},
+		{"origin_host underscore", func(d map[string]any, _ string) { set(d, "identity.origin_host", "mtc_iwf.example") }, "identity.origin_host", "not a DiameterIdentity"},
+		{"origin_host IP", func(d map[string]any, _ string) { set(d, "identity.origin_host", "10.0.0.1") }, "identity.origin_host", "IP address"},
+		{"origin_host trailing dot", func(d map[string]any, _ string) { set(d, "identity.origin_host", "a.example.") }, "identity.origin_host", "trailing dot"},
+		{"origin_host long label", func(d map[string]any, _ string) {
+			set(d, "identity.origin_host", strings.Repeat("a", 64)+".example")
+		}, "identity.origin_host", "longer than 63"},
+		{"origin_host hyphen", func(d map[string]any, _ string) { set(d, "identity.origin_host", "-a.example") }, "identity.origin_host", "hyphen"},
+		{"origin_realm empty", func(d map[string]any, _ string) { set(d, "identity.origin_realm", "") }, "identity.origin_realm", "is required"},
+		{"listen without port", func(d map[string]any, _ string) { set(d, "tsp.listen", "127.0.0.1") }, "tsp.listen", "not host:port"},
+		{"listen port range", func(d map[string]any, _ string) { set(d, "tsp.listen", "127.0.0.1:65536") }, "tsp.listen", "not a number in 0..65535"},
+		{"listen named port", func(d map[string]any, _ string) { set(d, "tsp.listen", ":diameter") }, "tsp.listen", "not a number"},
+		{"listen bad host", func(d map[string]any, _ string) { set(d, "tsp.listen", "bad_host:3868") }, "tsp.listen", `host "bad_host"`},
+		{"cert missing", func(d map[string]any, dir string) {
+			set(d, "tsp.tls.cert_file", filepath.Join(dir, "nope.pem"))
+		}, "tsp.tls.cert_file", "no such file"},
+		{"cert empty path", func(d map[string]any, _ string) { set(d, "tsp.tls.cert_file", "") }, "tsp.tls.cert_file", "is required"},
+		{"cert is a directory", func(d map[string]any, dir string) { set(d, "tsp.tls.cert_file", dir) }, "tsp.tls.cert_file", "is a directory"},
+		{"key missing", func(d map[string]any, dir string) {
+			set(d, "tsp.tls.key_file", filepath.Join(dir, "nope.pem"))
+		}, "tsp.tls.key_file", "no such file"},
+		{"no client CA", func(d map[string]any, _ string) { set(d, "tsp.tls.client_ca_files", []any{}) }, "tsp.tls.client_ca_files", "at least one"},
+		{"client CA missing", func(d map[string]any, dir string) {
+			set(d, "tsp.tls.client_ca_files.1", filepath.Join(dir, "nope.pem"))
+		}, "tsp.tls.client_ca_files[1]", "no such file"},
+		{"CRL missing", func(d map[string]any, dir string) {
+			set(d, "tsp.tls.crl_files.0", filepath.Join(dir, "nope.pem"))
+		}, "tsp.tls.crl_files[0]", "no such file"},
+		{"handshake timeout zero", func(d map[string]any, _ string) { set(d, "tsp.tls.handshake_timeout", "0s") }, "tsp.tls.handshake_timeout", "must be above 0"},
+		{"duration without unit", func(d map[string]any, _ string) { set(d, "tsp.tls.handshake_timeout", 5) }, "tsp.tls.handshake_timeout", "not a duration"},
+		{"duration garbage", func(d map[string]any, _ string) { set(d, "tsp.cer_timeout", "soon") }, "tsp.cer_timeout", `"soon" is not a duration`},
+		{"max_connections zero", func(d map[string]any, _ string) { set(d, "tsp.max_connections", 0) }, "tsp.max_connections", "must be above 0"},
+		{"max_connections not a number", func(d map[string]any, _ string) { set(d, "tsp.max_connections", "lots") }, "tsp.max_connections", "whole number"},
+		{"max_connections fraction", func(d map[string]any, _ string) { set(d, "tsp.max_connections", 1.5) }, "tsp.max_connections", "whole number"},
+		{"per-IP zero", func(d map[string]any, _ string) { set(d, "tsp.max_connections_per_ip", 0) }, "tsp.max_connections_per_ip", "must be above 0"},
+		{"per-IP above total", func(d map[string]any, _ string) { set(d, "tsp.max_connections_per_ip", 101) }, "tsp.max_connections_per_ip", "above tsp.max_connections"},
+		{"message size small", func(d map[string]any, _ string) { set(d, "tsp.max_message_size", 4095) }, "tsp.max_message_size", "outside 4096..16777215"},
+		{"message size large", func(d map[string]any, _ string) { set(d, "tsp.max_message_size", 1<<24) }, "tsp.max_message_size", "outside 4096..16777215"},
+		{"AVP depth small", func(d map[string]any, _ string) { set(d, "tsp.max_avp_depth", 1) }, "tsp.max_avp_depth", "outside 2..32"},
+		{"AVP depth large", func(d map[string]any, _ string) { set(d, "tsp.max_avp_depth", 33) }, "tsp.max_avp_depth", "outside 2..32"},
+		{"max_avps zero", func(d map[string]any, _ string) { set(d, "tsp.max_avps", 0) }, "tsp.max_avps", "must be above 0"},
+		{"in-flight negative", func(d map[string]any, _ string) { set(d, "tsp.max_in_flight_per_connection", -1) }, "tsp.max_in_flight_per_connection", "must be above 0"},
+		{"watchdog below 6s", func(d map[string]any, _ string) { set(d, "tsp.watchdog_interval", "5999ms") }, "tsp.watchdog_interval", "RFC 3539"},
+		{"cer timeout zero", func(d map[string]any, _ string) { set(d, "tsp.cer_timeout", "0s") }, "tsp.cer_timeout", "must be above 0"},
+		{"write timeout negative", func(d map[string]any, _ string) { set(d, "tsp.write_timeout", "-1s") }, "tsp.write_timeout", "must be above 0"},
+		{"duplicate window zero", func(d map[string]any, _ string) { set(d, "tsp.duplicate_window", "0s") }, "tsp.duplicate_window", "must be above 0"},
+		{"duplicate window long", func(d map[string]any, _ string) { set(d, "tsp.duplicate_window", "5m") }, "tsp.duplicate_window", "RFC 6733"},
+		{"duplicate cache zero", func(d map[string]any, _ string) { set(d, "tsp.duplicate_cache_size", 0) }, "tsp.duplicate_cache_size", "must be above 0"},
+		{"grace period zero", func(d map[string]any, _ string) { set(d, "shutdown.grace_period", "0s") }, "shutdown.grace_period", "must be above 0"},
+		{"no peers", func(d map[string]any, _ string) { set(d, "tsp.peers", []any{}) }, "tsp.peers", "no peers"},
+		{"peers not a list", func(d map[string]any, _ string) { set(d, "tsp.peers", "scs1.scs.example") }, "tsp.peers", "list of sections"},
+		{"peer not a section", func(d map[string]any, _ string) { set(d, "tsp.peers.0", "scs1.scs.example") }, "tsp.peers[0]", "must be a section"},
+		{"peer origin_host missing", func(d map[string]any, _ string) { del(d, "tsp.peers.0.origin_host") }, "tsp.peers[0].origin_host", "is required"},
+		{"peer origin_realm missing", func(d map[string]any, _ string) { del(d, "tsp.peers.1.origin_realm") }, "tsp.peers[1].origin_realm", "is required"},
+		{"peer origin_host invalid", func(d map[string]any, _ string) { set(d, "tsp.peers.0.origin_host", "scs 1") }, "tsp.peers[0].origin_host", "not a DiameterIdentity"},
+		{"peer kind missing", func(d map[string]any, _ string) { del(d, "tsp.peers.1.kind") }, "tsp.peers[1].kind", "is required"},
+		{"peer kind unknown", func(d map[string]any, _ string) { set(d, "tsp.peers.1.kind", "hss") }, "tsp.peers[1].kind", `"hss" is not a peer kind`},
+		{"agent without SCSs", func(d map[string]any, _ string) { del(d, "tsp.peers.2.scs_origin_hosts") }, "tsp.peers[2].scs_origin_hosts", "at least one"},
+		{"SCS with SCSs", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.0.scs_origin_hosts", []any{"scs2.scs.example"})
+		}, "tsp.peers[0].scs_origin_hosts", "only an agent"},
+		{"agent SCS invalid", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.2.scs_origin_hosts.1", "not valid")
+		}, "tsp.peers[2].scs_origin_hosts[1]", "not a DiameterIdentity"},
+		{"agent SCS twice", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.2.scs_origin_hosts.1", "SCS1.scs.example")
+		}, "tsp.peers[2].scs_origin_hosts[1]", "listed twice"},
+		{"agent relays for itself", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.2.scs_origin_hosts.1", "dra1.scs.example")
+		}, "tsp.peers[2].scs_origin_hosts[1]", "the agent itself"},
+		{"duplicate origin_host", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.1.origin_host", "SCS1.scs.example")
+		}, "tsp.peers[1].origin_host", "already the origin_host of tsp.peers[0]"},
+		{"peer is this daemon", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.0.origin_host", "mtciwf.operator.example")
+		}, "tsp.peers[0].origin_host", "own identity.origin_host"},
+		{"unknown top-level key", func(d map[string]any, _ string) {
+			d["loggin"] = map[string]any{"level": "info"}
+		}, "loggin", "unknown key (did you mean log?)"},
+		{"unknown nested key", func(d map[string]any, _ string) { set(d, "tsp.tls.certfile", "x") }, "tsp.tls.certfile", "did you mean cert_file?"},
+		{"unknown peer key", func(d map[string]any, _ string) { set(d, "tsp.peers.0.orign_realm", "x") }, "tsp.peers[0].orign_realm", "did you mean origin_realm?"},
+		{"section given a value", func(d map[string]any, _ string) { d["log"] = "json" }, "log", "must be a section"},
+		{"value given a section", func(d map[string]any, _ string) {
+			set(d, "tsp.listen", map[string]any{"host": "::1"})
+		}, "tsp.listen", "must be a string"},
+		{"key without value", func(d map[string]any, _ string) { set(d, "tsp.listen", nil) }, "tsp.listen", "has no value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			doc := goodDoc(t, dir)
+			tc.edit(doc, dir)
+			file := writeDoc(t, dir, doc)
+			cfg, err := LoadConfig(file)
+			if err == nil {
+				t.Fatalf("LoadConfig accepted it: %+v", cfg)
+			}
+			if cfg != nil {
+				t.Error("LoadConfig returned a Config with an error")
+			}
+			var found bool
+			for _, ce := range configErrors(t, err) {
+				if ce.File != file {
+					t.Errorf("problem names file %q, want %q", ce.File, file)
+				}
+				if !strings.HasPrefix(ce.Error(), file+": ") {
+					t.Errorf("Error() = %q, want it to start with the file", ce.Error())
+				}
+				if ce.Key == tc.key && strings.Contains(ce.Problem, tc.problem) {
+					found = true
+					if want := file + ": " + tc.key + ": " + ce.Problem; ce.Error() != want {
+						t.Errorf("Error() = %q, want %q", ce.Error(), want)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no problem with key %q containing %q; got:\n%v", tc.key, tc.problem, err)
+			}
+		})
+	}
+}
+
+// TestLoadConfigListsEveryProblem: several faults in one file are all reported, one each.
+func TestLoadConfigListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	set(doc, "log.level", "loud")
+	set(doc, "tsp.max_avp_depth", 64)
+	set(doc, "tsp.watchdog_interval", "1s")
+	set(doc, "tsp.peers.1.kind", "")
+	set(doc, "tsp.tls.crl_files.0", filepath.Join(dir, "missing-crl.pem"))
+	set(doc, "tsp.typo", 1)
+	file := writeDoc(t, dir, doc)
+	_, err := LoadConfig(file)
+	var keys []string
+	for _, ce := range configErrors(t, err) {
+		keys = append(keys, ce.Key)
+	}
+	slices.Sort(keys)
+	want := []string{"log.level", "tsp.max_avp_depth", "tsp.peers[1].kind", "tsp.tls.crl_files[0]", "tsp.typo", "tsp.watchdog_interval"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("problems for keys %v, want %v; error:\n%v", keys, want, err)
+	}
+}
+
+func TestLoadConfigUnreadableFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, file := range map[string]string{
+		"missing":  filepath.Join(dir, "missing.yaml"),
+		"not YAML": writeTestFile(t, dir, "broken.yaml", "log: [\n"),
+		"dup key":  writeTestFile(t, dir, "dup.yaml", "log: {level: info}\nlog: {level: debug}\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadConfig(file)
+			ces := configErrors(t, err)
+			if len(ces) != 1 || ces[0].Key != "" || ces[0].File != file {
+				t.Fatalf("want one whole-file problem, got %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), file+": cannot read the configuration: ") {
+				t.Errorf("error = %q", err)
+			}
+		})
+	}
+}
+
+// TestLoadConfigMissingKeysKeepDefaults: a partial file changes only what it sets.
+func TestLoadConfigMissingKeysKeepDefaults(t *testing.T) {
+	inDevPKIDir(t)
+	file := writeTestFile(t, ".", "partial.yaml", "log:\n  level: debug\ntsp:\n  max_avps: 99\n")
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Log.Level = LogLevelDebug
+	want.Tsp.MaxAVPs = 99
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestLoadConfigEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	ca1, ca2 := writeTestFile(t, dir, "env-ca1.pem", "x"), writeTestFile(t, dir, "env-ca2.pem", "x")
+	t.Setenv("MTCIWF_TSP_LISTEN", "[::1]:13868")
+	t.Setenv("MTCIWF_LOG_LEVEL", "debug")
+	t.Setenv("MTCIWF_LOG_FORMAT", "console")
+	t.Setenv("MTCIWF_TSP_WATCHDOG_INTERVAL", "45s")
+	t.Setenv("MTCIWF_TSP_MAX_CONNECTIONS_PER_IP", "7")
+	t.Setenv("MTCIWF_TSP_TLS_CLIENT_CA_FILES", ca1+", "+ca2)
+	t.Setenv("MTCIWF_SHUTDOWN_GRACE_PERIOD", "1m")
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tsp.Listen != "[::1]:13868" || cfg.Log.Level != LogLevelDebug || cfg.Log.Format != LogFormatConsole ||
+		cfg.Tsp.WatchdogInterval != 45*time.Second || cfg.Tsp.MaxConnectionsPerIP != 7 ||
+		cfg.Shutdown.GracePeriod != time.Minute || !slices.Equal(cfg.Tsp.TLS.ClientCAFiles, []string{ca1, ca2}) {
+		t.Errorf("environment not applied: %+v", cfg)
+	}
+	if cfg.Tsp.MaxConnections != 100 {
+		t.Errorf("max_connections = %d, want the file's 100", cfg.Tsp.MaxConnections)
+	}
+}
+
+func TestLoadConfigEnvironmentWithoutFile(t *testing.T) {
+	inDevPKIDir(t)
+	t.Setenv("MTCIWF_TSP_LISTEN", "0.0.0.0:3868")
+	cfg, err := LoadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tsp.Listen != "0.0.0.0:3868" {
+		t.Errorf("listen = %q", cfg.Tsp.Listen)
+	}
+}
+
+func TestLoadConfigEnvironmentProblems(t *testing.T) {
+	tests := []struct {
+		env, value string
+		key        string
+		problem    string
+	}{
+		{"MTCIWF_TSP_MAX_AVPS", "many", "tsp.max_avps", "whole number, got \"many\" (set by MTCIWF_TSP_MAX_AVPS)"},
+		{"MTCIWF_TSP_CER_TIMEOUT", "10", "tsp.cer_timeout", "not a duration"},
+		{"MTCIWF_LOG_LEVEL", "verbose", "log.level", `"verbose" is not a log level; use debug, info, warn or error (set by MTCIWF_LOG_LEVEL)`},
+		{"MTCIWF_TSP_LISTN", "x", "MTCIWF_TSP_LISTN", "did you mean MTCIWF_TSP_LISTEN?"},
+		{"MTCIWF_TSP", "x", "MTCIWF_TSP", "unknown environment variable"},
+		{"MTCIWF_TSP_PEERS", "scs1.scs.example", "tsp.peers", "cannot be set from a string"},
+		{"MTCIWF_LOG_FORMAT", "", "MTCIWF_LOG_FORMAT", "set but empty"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			dir := t.TempDir()
+			file := writeDoc(t, dir, goodDoc(t, dir))
+			t.Setenv(tc.env, tc.value)
+			_, err := LoadConfig(file)
+			for _, ce := range configErrors(t, err) {
+				if ce.Key == tc.key && strings.Contains(ce.Problem, tc.problem) {
+					return
+				}
+			}
+			t.Errorf("no problem with key %q containing %q; got:\n%v", tc.key, tc.problem, err)
+		})
+	}
+}
+
+// TestExampleConfigEqualsDefaults keeps configs/mtciwf.yaml and DefaultConfig in step: the example
+// loads, validates and equals the built-in defaults, and sets every key.
+func TestExampleConfigEqualsDefaults(t *testing.T) {
+	example, err := filepath.Abs(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDevPKIDir(t) // the example's relative dev/pki paths resolve here
+
+	fromFile, err := LoadConfig(example)
+	if err != nil {
+		t.Fatalf("%s does not load:\n%v", examplePath, err)
+	}
+	builtin, err := LoadConfig("")
+	if err != nil {
+		t.Fatalf("the built-in defaults do not load:\n%v", err)
+	}
+	if !reflect.DeepEqual(builtin, DefaultConfig()) {
+		t.Errorf("LoadConfig(\"\") = %+v, want DefaultConfig() %+v", builtin, DefaultConfig())
+	}
+	if !reflect.DeepEqual(fromFile, DefaultConfig()) {
+		t.Errorf("%s differs from DefaultConfig():\nfile:     %+v\ndefaults: %+v", examplePath, fromFile, DefaultConfig())
+	}
+
+	v := viper.New()
+	v.SetConfigFile(example)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range configSchema().leaves {
+		if !v.IsSet(l.key) {
+			t.Errorf("%s does not show key %s", examplePath, l.key)
+		}
+	}
+}
+
+// TestConfigFieldsDocumented: every configuration field has a doc comment stating its default (or
+// that it is required), as style.md §6.4 asks.
+func TestConfigFieldsDocumented(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "config.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	structs := map[string]bool{}
+	var walk func(reflect.Type)
+	walk = func(rt reflect.Type) {
+		structs[rt.Name()] = true
+		for i := range rt.NumField() {
+			ft := rt.Field(i).Type
+			if ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != durationType {
+				walk(ft)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Config]())
+
+	seen := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || !structs[ts.Name.Name] {
+			return true
+		}
+		seen[ts.Name.Name] = true
+		for _, field := range ts.Type.(*ast.StructType).Fields.List {
+			doc := field.Doc.Text()
+			if !strings.Contains(doc, "Default") && !strings.Contains(doc, "Required") {
+				t.Errorf("%s.%s: doc comment must state the default (\"Default: ...\") or \"Required\"; got %q",
+					ts.Name.Name, field.Names[0].Name, doc)
+			}
+		}
+		return true
+	})
+	for name := range structs {
+		if !seen[name] {
+			t.Errorf("struct %s is not declared in config.go", name)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{{"", "", 0}, {"abc", "", 3}, {"cert_file", "certfile", 1}, {"kitten", "sitting", 3}} {
+		if got := editDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}

@@ -167,6 +167,13 @@ type PeerConfig struct {
 	SCSOriginHosts []string `mapstructure:"scs_origin_hosts"`
 }
 
+// ShutdownConfig is the "shutdown" section.
+type ShutdownConfig struct {
+	// GracePeriod is how long the daemon waits after SIGTERM/SIGINT for DPA from its peers and for
+	// in-flight requests before it closes every connection. Duration. Default: 10s.
+	GracePeriod time.Duration `mapstructure:"grace_period"`
+}
+
 // Defaults. configs/mtciwf.yaml holds the same values; TestExampleConfigEqualsDefaults keeps the two
 // in step.
 const (
@@ -211,13 +218,6 @@ const (
 	maxFQDNLength       = 253
 	maxLabelLength      = 63
 )
-
-// ShutdownConfig is the "shutdown" section.
-type ShutdownConfig struct {
-	// GracePeriod is how long the daemon waits after SIGTERM/SIGINT for DPA from its peers and for
-	// in-flight requests before it closes every connection. Duration. Default: 10s.
-	GracePeriod time.Duration `mapstructure:"grace_period"`
-}
 
 // DefaultConfig returns the built-in configuration, used when no file is given. It points at the dev
 // PKI under dev/pki (relative to the working directory) and trusts the three dev peers.

@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+)
+
+// Set at build time: go build -ldflags "-X main.version=1.2.0 -X main.commit=$(git rev-parse HEAD)".
+var (
+	version = "dev"
+	commit  = "dev"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0 // success; serve: stopped cleanly
+	exitFailure = 1 // check-config: problems found; serve: stopped with an error or did not stop in time
+	exitUsage   = 2 // bad command line; serve: the configuration is invalid
+)
+
+// defaultShutdownMargin is how long serve may run past shutdown.grace_period after SIGTERM/SIGINT
+// (closing sockets, flushing logs) before the daemon gives up waiting and exits with exitFailure.
+const defaultShutdownMargin = 5 * time.Second
+
+// run executes the command line args and returns the process exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, serve: serve, shutdownMargin: defaultShutdownMargin}
+	return a.run(context.Background(), args)
+}
+
+// app carries what the commands need; tests build one with their own serve function.
+type app struct {
+	stdout, stderr io.Writer
+	// serve runs the daemon until ctx is cancelled (daemon.go).
+	serve func(ctx context.Context, cfg *Config, log *zap.Logger) error
+	// shutdownMargin: see defaultShutdownMargin.
+	shutdownMargin time.Duration
+}
+
+// exitError ends a command with an exit code. A nil err means the problem was already printed.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	root := a.rootCommand()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	if ee, ok := errors.AsType[*exitError](err); ok {
+		if ee.err != nil {
+			fmt.Fprintf(a.stderr, "mtciwf: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// Anything else comes from cobra: unknown command or flag, bad arguments.
+	fmt.Fprintf(a.stderr, "mtciwf: %v\nRun 'mtciwf help' for usage.\n", err)
+	return exitUsage
+}
+
+const configHelp = `Without --config the built-in defaults are used: they equal configs/mtciwf.yaml and point at
+the development PKI under dev/pki, so they are for development only. Environment variables
+override any key: MTCIWF_ plus the key in upper case with "." as "_" (MTCIWF_TSP_LISTEN,
+MTCIWF_LOG_LEVEL; lists are comma-separated). Relative file paths are relative to the
+working directory. Unknown keys and unknown MTCIWF_ variables are errors.`
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "mtciwf",
+		Short: "MTC-IWF Diameter security gateway",
+		Long: `mtciwf is the MTC-IWF (TS 23.682) security gateway: SCSs connect to it over Tsp
+(Diameter over TLS, mutual authentication) and it relays device triggers to the core.`,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(a.stderr)
+			_ = cmd.Help()
+			return &exitError{code: exitUsage}
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(a.serveCommand(), a.checkConfigCommand(), a.versionCommand())
+	return root
+}
+
+// noArgs rejects positional arguments, pointing at --config (the usual slip is "check-config FILE").
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.Flags().Lookup("config") != nil {
+			return fmt.Errorf("unexpected argument %q for %q (give the file with --config FILE)", args[0], cmd.CommandPath())
+		}
+		return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+	}
+	return nil
+}
+
+func addConfigFlag(cmd *cobra.Command, file *string) {
+	cmd.Flags().StringVarP(file, "config", "c", "", "YAML configuration file (default: the built-in development defaults)")
+}
+
+// printProblems writes each problem of a LoadConfig error on its own line.
+func printProblems(w io.Writer, err error) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
+}
+
+func (a *app) checkConfigCommand() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:     "check-config",
+		Aliases: []string{"validate"},
+		Short:   "Load and validate the configuration, then exit",
+		Long: `check-config loads the configuration exactly as serve does (file, environment, defaults),
+validates it and exits without starting anything. It prints "FILE: OK" on stdout and exits 0,
+or prints every problem on stderr, one per line as "FILE: key: what is wrong", and exits 1.
+
+` + configHelp,
+		Args: noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if _, err := LoadConfig(file); err != nil {
+				printProblems(a.stderr, err)
+				return &exitError{code: exitFailure}
+			}
+			fmt.Fprintf(a.stdout, "%s: OK\n", sourceName(file))
+			return nil
+		},
+	}
+	addConfigFlag(cmd, &file)
+	return cmd
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintf(a.stdout, "mtciwf %s (commit %s, %s, %s/%s)\n",
+				version, buildCommit(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return nil
+		},
+	}
+}
+
+// buildCommit is the commit set by -ldflags, else the one the Go toolchain stamped (when built with
+// VCS stamping), else "dev".
+func buildCommit() string {
+	if commit != "dev" {
+		return commit
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return commit
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return commit
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+func (a *app) serveCommand() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon",
+		Long: `serve loads and validates the configuration, then runs the daemon until SIGTERM or SIGINT.
+
+On an invalid configuration it prints every problem on stderr and exits 2. On SIGTERM/SIGINT it
+stops accepting, sends DPR to its peers and waits up to shutdown.grace_period for in-flight work;
+a second SIGTERM/SIGINT stops it at once. SIGHUP is reserved for configuration reload (not yet
+implemented: it is logged and ignored). Exit status: 0 after a clean stop, 1 when the daemon fails
+or does not stop in time, 2 on an invalid configuration or command line.
+
+` + configHelp,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runServe(cmd.Context(), file)
+		},
+	}
+	addConfigFlag(cmd, &file)
+	return cmd
+}
+
+// runServe is "mtciwf serve": load, log, install signal handlers, serve, and wait for a bounded stop.
+func (a *app) runServe(parent context.Context, file string) error {
+	cfg, err := LoadConfig(file)
+	if err != nil {
+		printProblems(a.stderr, err)
+		return &exitError{code: exitUsage}
+	}
+	log, err := newLogger(cfg.Log, a.stderr)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer func() { _ = log.Sync() }()
+
+	sigCtx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	stopHUP := ignoreHUP(log)
+	defer stopHUP()
+	// serve gets its own context, cancelled only after the stop request is logged.
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(sigCtx))
+	defer cancel(nil)
+
+	log.Info("starting mtciwf",
+		zap.String("version", version), zap.String("commit", buildCommit()),
+		zap.String("go", runtime.Version()), zap.String("config", sourceName(file)))
+
+	errc := make(chan error, 1)
+	go func() { errc <- a.serve(ctx, cfg, log) }()
+	select {
+	case err = <-errc:
+	case <-sigCtx.Done():
+		stop() // from here a second SIGTERM/SIGINT has its default effect: immediate exit
+		cause := context.Cause(sigCtx)
+		log.Info("stop requested", zap.String("cause", cause.Error()),
+			zap.Duration("grace_period", cfg.Shutdown.GracePeriod))
+		cancel(cause)
+		limit := cfg.Shutdown.GracePeriod + a.shutdownMargin
+		timer := time.NewTimer(limit)
+		defer timer.Stop()
+		select {
+		case err = <-errc:
+		case <-timer.C:
+			log.Error("shutdown did not finish in time; exiting anyway", zap.Duration("waited", limit))
+			return &exitError{code: exitFailure}
+		}
+	}
+	if err != nil {
+		log.Error("daemon stopped with an error", zap.Error(err))
+		return &exitError{code: exitFailure}
+	}
+	return nil
+}
+
+// ignoreHUP catches SIGHUP, which would otherwise kill the process, and logs it: SIGHUP is reserved
+// for configuration reload. The returned function stops catching and waits for the goroutine.
+func ignoreHUP(log *zap.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-hup:
+				log.Warn("SIGHUP received: configuration reload is not implemented yet; ignoring it")
+			case <-done:
+				return
+			}
+		}
+	})
+	return func() {
+		signal.Stop(hup)
+		close(done)
+		wg.Wait()
+	}
+}

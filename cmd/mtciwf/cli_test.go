@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// cli runs the command line with a fake serve and returns the exit code, stdout and stderr.
+func cli(t *testing.T, ctx context.Context, fake func(context.Context, *Config, *zap.Logger) error, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if fake == nil {
+		fake = func(context.Context, *Config, *zap.Logger) error {
+			t.Error("serve was called")
+			return nil
+		}
+	}
+	a := &app{stdout: &stdout, stderr: &stderr, serve: fake}
+	code := a.run(ctx, args)
+	return code, stdout.String(), stderr.String()
+}
+
+// lines splits output into its non-empty lines.
+func lines(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == '\n' })
+}
+
+func TestCheckConfigGood(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	code, stdout, stderr := cli(t, context.Background(), nil, "check-config", "--config", file)
+	if code != exitOK || stdout != file+": OK\n" || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, nothing", code, stdout, stderr, file+": OK\n")
+	}
+	// "validate" is the name style.md uses; it is an alias.
+	if code, _, _ := cli(t, context.Background(), nil, "validate", "-c", file); code != exitOK {
+		t.Errorf("validate: exit %d", code)
+	}
+}
+
+func TestCheckConfigBuiltinDefaults(t *testing.T) {
+	inDevPKIDir(t)
+	code, stdout, stderr := cli(t, context.Background(), nil, "check-config")
+	if code != exitOK || stdout != "built-in defaults: OK\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestCheckConfigBad(t *testing.T) {
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	set(doc, "tsp.max_avp_depth", 0)
+	set(doc, "tsp.peers.2.kind", "relay")
+	set(doc, "tsp.tls.key_file", filepath.Join(dir, "missing-key.pem"))
+	file := writeDoc(t, dir, doc)
+
+	code, stdout, stderr := cli(t, context.Background(), nil, "check-config", "--config", file)
+	if code != exitFailure || stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want 1 and nothing", code, stdout)
+	}
+	got := lines(stderr)
+	want := []string{
+		file + ": tsp.tls.key_file: ",
+		file + ": tsp.max_avp_depth: ",
+		file + ": tsp.peers[2].kind: ",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stderr has %d lines, want %d:\n%s", len(got), len(want), stderr)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestCheckConfigMissingFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "nope.yaml")
+	code, _, stderr := cli(t, context.Background(), nil, "check-config", "--config", file)
+	if code != exitFailure || len(lines(stderr)) != 1 || !strings.HasPrefix(stderr, file+": ") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},                               // no command: help on stderr
+		{"frobnicate"},                   // unknown command
+		{"check-config", "x.yaml"},       // file without --config
+		{"check-config", "--confg", "x"}, // unknown flag
+		{"serve", "--config"},            // flag without value
+		{"version", "extra"},
+	} {
+		code, stdout, stderr := cli(t, context.Background(), nil, args...)
+		if code != exitUsage || stdout != "" || stderr == "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, nothing, a message", args, code, stdout, stderr)
+		}
+	}
+	_, _, stderr := cli(t, context.Background(), nil, "check-config", "x.yaml")
+	if !strings.Contains(stderr, "--config FILE") {
+		t.Errorf("a positional file should point at --config; stderr %q", stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := cli(t, context.Background(), nil, "version")
+	if code != exitOK || !strings.HasPrefix(stdout, "mtciwf "+version+" (commit ") ||
+		!strings.Contains(stdout, runtime.Version()) {
+		t.Errorf("exit %d, stdout %q", code, stdout)
+	}
+}
+
+func TestServeBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	set(doc, "log.level", "chatty")
+	set(doc, "tsp.listen", "nowhere")
+	file := writeDoc(t, dir, doc)
+	code, _, stderr := cli(t, context.Background(), nil, "serve", "--config", file)
+	got := lines(stderr)
+	if code != exitUsage || len(got) != 2 || !strings.HasPrefix(got[0], file+": log.level: ") ||
+		!strings.HasPrefix(got[1], file+": tsp.listen: ") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+func TestServeRunsUntilCancelled(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	ctx, cancel := context.WithCancel(context.Background())
+	var got *Config
+	fake := func(ctx context.Context, cfg *Config, log *zap.Logger) error {
+		got = cfg
+		log.Info("fake serving")
+		cancel() // as a signal would
+		<-ctx.Done()
+		return nil
+	}
+	code, _, stderr := cli(t, ctx, fake, "serve", "--config", file)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if got == nil || got.Tsp.Listen != "127.0.0.1:0" {
+		t.Errorf("serve got config %+v", got)
+	}
+	for _, msg := range []string{`"msg":"starting mtciwf"`, `"msg":"fake serving"`, `"msg":"stop requested"`} {
+		if !strings.Contains(stderr, msg) {
+			t.Errorf("log lacks %s:\n%s", msg, stderr)
+		}
+	}
+}
+
+func TestServeError(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	fake := func(context.Context, *Config, *zap.Logger) error { return errors.New("tsp.listen: address in use") }
+	code, _, stderr := cli(t, context.Background(), fake, "serve", "--config", file)
+	if code != exitFailure || !strings.Contains(stderr, "address in use") {
+		t.Errorf("exit %d, stderr:\n%s", code, stderr)
+	}
+}
+
+// TestServeSignals sends real signals to the test process: SIGHUP must not kill it, SIGTERM must
+// cancel serve's context and give a clean exit.
+func TestServeSignals(t *testing.T) {
+	dir := t.TempDir()
+	file := writeDoc(t, dir, goodDoc(t, dir))
+	var cause error
+	fake := func(ctx context.Context, _ *Config, _ *zap.Logger) error {
+		// The handlers are installed before serve is called.
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+			return err
+		}
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		cause = context.Cause(ctx)
+		return nil
+	}
+	code, _, stderr := cli(t, context.Background(), fake, "serve", "--config", file)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if cause == nil || !strings.Contains(cause.Error(), "terminated") {
+		t.Errorf("serve's context cause = %v, want the SIGTERM", cause)
+	}
+}
+
+// TestServeStopDeadline: a serve that ignores the stop request does not keep the process alive
+// beyond shutdown.grace_period plus the margin.
+func TestServeStopDeadline(t *testing.T) {
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	set(doc, "shutdown.grace_period", "1ms")
+	file := writeDoc(t, dir, doc)
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithCancel(context.Background())
+	fake := func(context.Context, *Config, *zap.Logger) error {
+		cancel()
+		<-release // stuck: ignores its context
+		return nil
+	}
+	var stdout, stderr bytes.Buffer
+	a := &app{stdout: &stdout, stderr: &stderr, serve: fake, shutdownMargin: 0}
+	if code := a.run(ctx, []string{"serve", "--config", file}); code != exitFailure {
+		t.Errorf("exit %d, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr.String(), "shutdown did not finish in time") {
+		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := newLogger(LogConfig{Format: LogFormatJSON, Level: LogLevelInfo}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("hidden")
+	log.Info("shown", zap.Duration("wait", 10*time.Second))
+	got := lines(buf.String())
+	if len(got) != 1 {
+		t.Fatalf("want one line (debug is below info), got:\n%s", buf.String())
+	}
+	var entry map[string]any
+	if err := json.Unmarshal([]byte(got[0]), &entry); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, got[0])
+	}
+	if entry["level"] != "info" || entry["msg"] != "shown" || entry["wait"] != "10s" {
+		t.Errorf("entry = %v", entry)
+	}
+	ts, _ := entry["time"].(string)
+	if _, err := time.Parse("2006-01-02T15:04:05.000Z0700", ts); err != nil {
+		t.Errorf("time %q is not ISO 8601: %v", ts, err)
+	}
+
+	buf.Reset()
+	log, err = newLogger(LogConfig{Format: LogFormatConsole, Level: LogLevelDebug}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("visible")
+	if !strings.Contains(buf.String(), "DEBUG") || !strings.Contains(buf.String(), "visible") {
+		t.Errorf("console output %q", buf.String())
+	}
+
+	if _, err := newLogger(LogConfig{Format: "xml", Level: LogLevelInfo}, &buf); err == nil {
+		t.Error("format xml accepted")
+	}
+	if _, err := newLogger(LogConfig{Format: LogFormatJSON, Level: "loud"}, &buf); err == nil {
+		t.Error("level loud accepted")
+	}
+}

@@ -138,11 +138,30 @@ func Validate(m *godiam.Message, d *dict.Parser) *ProtocolError {
 	switch {
 	case request:
 		rules = cmd.Request.Rule
-	case errorAnswer:
+	case errorAnswer, failureResult(m.AVP):
+		// An answer that reports a failure (Result-Code 3xxx-5xxx) without
+		// the E-bit is held only to the generic answer format as well: many
+		// peers send 4xxx/5xxx answers without the command's application
+		// AVPs, and refusing them would turn a clear refusal into an opaque
+		// one (robustness principle, RFC 1122 1.2.2). Our own failure
+		// answers still carry the full command ABNF.
 		rules = answerMessageRules
 	}
 	v := validator{d: d, app: h.ApplicationID, header: h}
 	return v.level(m.AVP, rules, scope{cmd: cmd, request: request}, 0)
+}
+
+// failureResult reports whether avps carry a top-level Result-Code outside
+// the 1xxx/2xxx classes (RFC 6733 7.1).
+func failureResult(avps []*godiam.AVP) bool {
+	for _, a := range avps {
+		if a != nil && a.Code == 268 && a.VendorID == 0 {
+			if v, ok := a.Data.(datatype.Unsigned32); ok {
+				return v >= 3000
+			}
+		}
+	}
+	return false
 }
 
 // validator carries what every level of one Validate call needs.

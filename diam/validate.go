@@ -204,7 +204,7 @@ func (v *validator) level(avps []*godiam.AVP, rules []*dict.Rule, sc scope, dept
 	// array (on the stack) always suffices; the slice is a fallback for
 	// dictionaries that are not ours.
 	var countBuf [48]int
-	counts := countBuf[:0]
+	var counts []int
 	if len(rules) <= len(countBuf) {
 		counts = countBuf[:len(rules)]
 	} else {

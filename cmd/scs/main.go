@@ -23,6 +23,7 @@ import (
 type connectFlags struct {
 	addr, cert, key, ca, serverName string
 	originHost, originRealm         string
+	keyLog                          string
 	wait                            time.Duration
 }
 
@@ -63,6 +64,7 @@ func connectCommand(out io.Writer) *cobra.Command {
 	fl.StringVar(&f.originHost, "origin-host", "scs1.scs.example", "our Origin-Host (must be a dNSName of --cert)")
 	fl.StringVar(&f.originRealm, "origin-realm", "scs.example", "our Origin-Realm")
 	fl.DurationVar(&f.wait, "wait", 10*time.Second, "how long to keep retrying while the MTC-IWF starts")
+	fl.StringVar(&f.keyLog, "keylog", "", "append TLS secrets to this file (NSS key log format) so tshark/Wireshark can decrypt a capture; for debugging only")
 	return cmd
 }
 
@@ -72,6 +74,14 @@ func connect(ctx context.Context, out io.Writer, f connectFlags) error {
 	})
 	if err != nil {
 		return fmt.Errorf("TLS setup: %w", err)
+	}
+	if f.keyLog != "" {
+		kl, err := os.OpenFile(f.keyLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("--keylog: %w", err)
+		}
+		defer kl.Close()
+		tlsCfg.KeyLogWriter = kl
 	}
 	d, err := dictionaries.Tsp()
 	if err != nil {

@@ -82,6 +82,7 @@ type Conn struct {
 	dpaCh    chan struct{}  // closed when the DPA to our DPR arrived
 	onClose  func(c *Conn)  // server bookkeeping
 	wdWake   chan struct{}  // pokes the watchdog
+	openedAt time.Time      // when the capabilities exchange succeeded (written before binding is stored)
 }
 
 func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx context.Context) *Conn {
@@ -554,6 +555,7 @@ func (c *Conn) serveCER(m *godiam.Message) bool {
 		c.waitClosed(c.cfg.WriteTimeout)
 		return false
 	}
+	c.openedAt = c.cfg.Now()
 	c.binding.Store(b)
 	c.log = c.log.With(zap.String("peer_host", b.OriginHost))
 	c.state.Store(int32(stateOpen))

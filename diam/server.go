@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -216,6 +217,37 @@ func (s *Server) Conns() []*Conn {
 		out = append(out, c)
 	}
 	return out
+}
+
+// ConnFor returns an open connection on which a request for peer host can
+// be sent: the peer's own connection if it has one, else the connection of
+// an agent that carries that host (TS 29.368 6.3.2), else nil. Among several,
+// the most recently opened wins (an SCS that reconnected has a stale one
+// until its watchdog notices).
+func (s *Server) ConnFor(host string) *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var own, agent *Conn
+	for c := range s.conns {
+		b := c.binding.Load()
+		if b == nil || peerState(c.state.Load()) != stateOpen {
+			continue
+		}
+		switch {
+		case strings.EqualFold(b.OriginHost, host):
+			if own == nil || c.openedAt.After(own.openedAt) {
+				own = c
+			}
+		case b.Originators[host]:
+			if agent == nil || c.openedAt.After(agent.openedAt) {
+				agent = c
+			}
+		}
+	}
+	if own != nil {
+		return own
+	}
+	return agent
 }
 
 // DuplicateCacheLen is the number of answers held for duplicate detection.

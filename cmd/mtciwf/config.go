@@ -7,8 +7,8 @@ package main
 // touches nothing but the files it checks for readability; provisioning (parsing certificates, CRLs)
 // belongs to the packages that use them.
 //
-// Relative file paths (certificates, keys, CAs, CRLs) are used as written, that is relative to the
-// working directory of the process, both for the built-in defaults and for values from a file.
+// Relative paths (certificates, keys, CAs, CRLs, data_dir) are used as written, that is relative to
+// the working directory of the process, both for the built-in defaults and for values from a file.
 
 import (
 	"errors"
@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -27,15 +28,30 @@ import (
 
 // Config is everything the daemon reads at start. Each field's YAML key is its mapstructure tag; the
 // environment variable is MTCIWF_ followed by the dotted key in upper case with "." replaced by "_"
-// (tsp.tls.cert_file → MTCIWF_TSP_TLS_CERT_FILE). configs/mtciwf.yaml shows every key with its default.
+// (tsp.tls.cert_file → MTCIWF_TSP_TLS_CERT_FILE); lists of sections (tsp.peers, hss.peers, smsc.peers)
+// cannot be set from the environment. configs/mtciwf.yaml shows every key with its default.
 type Config struct {
 	// Log selects the log encoding and level. Default: JSON at info.
 	Log LogConfig `mapstructure:"log"`
 	// Identity is this daemon's own Diameter identity, sent in CER/CEA and every message.
 	// Default: mtciwf.operator.example in realm operator.example.
 	Identity IdentityConfig `mapstructure:"identity"`
+	// DataDir is the directory of the durable trigger store: the bbolt file mtciwf.db (StorePath)
+	// inside it holds accepted triggers and the delivery-report outbox. The daemon creates it with
+	// mode 0700 when it is missing; it must not be shared by two daemons. Path, relative to the
+	// working directory. Default: dev/data.
+	DataDir string `mapstructure:"data_dir"`
 	// Tsp is the Diameter/TLS listener the SCSs connect to (TS 29.368). Default: see TspConfig.
 	Tsp TspConfig `mapstructure:"tsp"`
+	// Triggers bounds what a device-trigger request may ask for and paces delivery reports.
+	// Default: see TriggersConfig.
+	Triggers TriggersConfig `mapstructure:"triggers"`
+	// HSS is the S6m client side: the HSSs asked to authorize a trigger and resolve the device
+	// (TS 29.336). Default: hss.operator.example at 127.0.0.1:3870 (the coresim dev setup).
+	HSS CoreConfig `mapstructure:"hss"`
+	// SMSC is the T4 client side: the SMS-SCs that deliver triggers (TS 29.337).
+	// Default: smsc.operator.example at 127.0.0.1:3871 (the coresim dev setup), recall_replace true.
+	SMSC SMSCConfig `mapstructure:"smsc"`
 	// Shutdown controls the graceful stop after SIGTERM/SIGINT. Default: see ShutdownConfig.
 	Shutdown ShutdownConfig `mapstructure:"shutdown"`
 }
@@ -162,9 +178,96 @@ type PeerConfig struct {
 	OriginRealm string `mapstructure:"origin_realm"`
 	// Kind is scs or agent. Required, no default.
 	Kind PeerKind `mapstructure:"kind"`
+	// SCSIdentity is the SCS's E.164 number, the SCS-Identity its DARs must carry (TS 29.368;
+	// a DAR with another one is refused with Request-Status INVSCSID, 103). Digits only, 1..15,
+	// no "+"; unique across peers. Required for an scs, not allowed for an agent (the SCSs behind
+	// an agent have their own entries). Write it quoted in YAML. No default.
+	SCSIdentity string `mapstructure:"scs_identity"`
 	// SCSOriginHosts lists the SCS Origin-Hosts an agent may forward requests for; required (at
-	// least one) for an agent, not allowed for an scs. FQDNs. Default: empty.
+	// least one) for an agent, not allowed for an scs. Each must be the origin_host of another
+	// entry, of kind scs, which gives its scs_identity. FQDNs. Default: empty.
 	SCSOriginHosts []string `mapstructure:"scs_origin_hosts"`
+}
+
+// TriggersConfig is the "triggers" section: limits on device-trigger requests (DAR) and the
+// timing of delivery reports (DNR).
+type TriggersConfig struct {
+	// MaxPayloadBytes is the largest trigger Payload accepted; a larger one is refused with
+	// Request-Status INVPAYLOAD (101). Bytes, 1..65535. Default: 140 (the user data of one SMS,
+	// TS 23.040).
+	MaxPayloadBytes int `mapstructure:"max_payload_bytes"`
+	// MaxValidity is the longest Validity-Time accepted; a longer one is refused with INVPERIOD
+	// (104). Duration, whole seconds (Validity-Time counts seconds), above 0. Default: 24h.
+	MaxValidity time.Duration `mapstructure:"max_validity"`
+	// DefaultValidity is the validity of a trigger whose DAR carries no Validity-Time. Duration,
+	// whole seconds, above 0 and not above MaxValidity. Default: 1h.
+	DefaultValidity time.Duration `mapstructure:"default_validity"`
+	// ExpiryGrace is how long after its validity ends a trigger may still get a delivery report
+	// from the SMS-SC; after validity + grace without one, the SCS gets a DNR with
+	// Delivery-Outcome EXPIRED. Duration, 0 or more. Default: 5m.
+	ExpiryGrace time.Duration `mapstructure:"expiry_grace"`
+	// ReportRetryMin is the first wait before a DNR the SCS has not acknowledged (no DNA, or
+	// the SCS not connected) is sent again from the outbox; the wait doubles up to
+	// ReportRetryMax. Duration, above 0, not above ReportRetryMax. Default: 1s.
+	ReportRetryMin time.Duration `mapstructure:"report_retry_min"`
+	// ReportRetryMax is the longest wait between two attempts of one DNR. Duration, above 0.
+	// Default: 5m.
+	ReportRetryMax time.Duration `mapstructure:"report_retry_max"`
+}
+
+// CoreConfig is a core-side Diameter client section ("hss", and the shared part of "smsc"): the
+// peers this daemon dials inside the operator domain, in order of preference.
+type CoreConfig struct {
+	// RequestTimeout bounds one request attempt to one peer; after it the request fails over to
+	// the next open peer once (T flag), or fails. Duration, above 0. Default: 2s.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
+	// DestinationRealm is the Destination-Realm of every request. Domain name (DiameterIdentity).
+	// Default: operator.example.
+	DestinationRealm string `mapstructure:"destination_realm"`
+	// Peers are dialed in this order; the first open one takes the requests, the others are
+	// failover targets. At least one; origin_host and address unique within the list.
+	// Default: the coresim peer (hss.operator.example at 127.0.0.1:3870 for hss,
+	// smsc.operator.example at 127.0.0.1:3871 for smsc).
+	Peers []CorePeerConfig `mapstructure:"peers"`
+}
+
+// SMSCConfig is the "smsc" section: a CoreConfig and what the SMS-SCs support.
+type SMSCConfig struct {
+	// CoreConfig holds request_timeout, destination_realm and peers, as for hss.
+	// Default: see CoreConfig.
+	CoreConfig `mapstructure:",squash"`
+	// RecallReplace says the SMS-SCs support T4 Trigger-Action RECALL and REPLACE: DAA then
+	// carries Feature-Supported-In-Final-Target with bit 0 (Device-Trigger-Recall-Replace) set,
+	// and recall/replace requests are forwarded (TS 29.368). When false, the SCS must not send
+	// them. Boolean. Default: true.
+	RecallReplace bool `mapstructure:"recall_replace"`
+}
+
+// CorePeerConfig is one entry of "hss.peers" or "smsc.peers".
+type CorePeerConfig struct {
+	// OriginHost is the peer's DiameterIdentity, expected in its CEA and used as
+	// Destination-Host when a request must reach this peer. FQDN. Required, no default.
+	OriginHost string `mapstructure:"origin_host"`
+	// Address is where to dial it: host:port, the host an IP address or a host name, the port
+	// 1..65535. Required, no default.
+	Address string `mapstructure:"address"`
+	// TLS, when given, makes the connection Diameter/TLS (TLS at connect); without it the
+	// connection is plain TCP, which the operator domain allows (NDS/IP, TS 33.210).
+	// Default: absent (plain TCP).
+	TLS *CorePeerTLS `mapstructure:"tls"`
+}
+
+// CorePeerTLS is the "tls" of a core peer. Paths are relative to the working directory.
+type CorePeerTLS struct {
+	// CertFile is the PEM client certificate chain presented to the peer; give it together with
+	// KeyFile, or neither for no client certificate. Path. Default: empty.
+	CertFile string `mapstructure:"cert_file"`
+	// KeyFile is the PEM private key of CertFile. Path. Default: empty.
+	KeyFile string `mapstructure:"key_file"`
+	// CAFiles are PEM files of the CAs the peer's server certificate must chain to (the
+	// system roots are never used); the certificate must name OriginHost (SAN dNSName). At
+	// least one. Paths. Required.
+	CAFiles []string `mapstructure:"ca_files"`
 }
 
 // ShutdownConfig is the "shutdown" section.
@@ -199,13 +302,42 @@ const (
 	defaultDuplicateWindow          = maxDuplicateWindow
 	defaultDuplicateCacheSize       = 100000
 	defaultShutdownGracePeriod      = 10 * time.Second
+	defaultDataDir                  = "dev/data"
+	defaultMaxPayloadBytes          = 140 // one SMS's user data (TS 23.040)
+	defaultMaxValidity              = 24 * time.Hour
+	defaultDefaultValidity          = time.Hour
+	defaultExpiryGrace              = 5 * time.Minute
+	defaultReportRetryMin           = time.Second
+	defaultReportRetryMax           = 5 * time.Minute
+	defaultCoreRequestTimeout       = 2 * time.Second
+	defaultCoreDestinationRealm     = defaultOriginRealm
+	defaultSMSCRecallReplace        = true
 
 	// The dev peers, matching the certificates of dev/pki.
-	devSCSRealm = "scs.example"
-	devSCS1Host = "scs1.scs.example"
-	devSCS2Host = "scs2.scs.example"
-	devDRAHost  = "dra1.scs.example"
+	devSCSRealm     = "scs.example"
+	devSCS1Host     = "scs1.scs.example"
+	devSCS2Host     = "scs2.scs.example"
+	devDRAHost      = "dra1.scs.example"
+	devSCS1Identity = "4915550001"
+	devSCS2Identity = "4915550002"
+
+	// The dev core peers: cmd/coresim's defaults.
+	devHSSHost     = "hss.operator.example"
+	devHSSAddress  = "127.0.0.1:3870"
+	devSMSCHost    = "smsc.operator.example"
+	devSMSCAddress = "127.0.0.1:3871"
 )
+
+// The durable store's place inside data_dir.
+const (
+	// StoreFileName is the bbolt file inside data_dir.
+	StoreFileName = "mtciwf.db"
+	// DataDirPerm is the mode data_dir is created with when it is missing.
+	DataDirPerm fs.FileMode = 0o700
+)
+
+// StorePath is the bbolt file of the trigger store: StoreFileName inside DataDir.
+func (c *Config) StorePath() string { return filepath.Join(c.DataDir, StoreFileName) }
 
 // Bounds checked by validation.
 const (
@@ -217,6 +349,9 @@ const (
 	maxDuplicateWindow  = 4 * time.Minute // RFC 6733 §3: End-to-End-Id unique for at least 4 min
 	maxFQDNLength       = 253
 	maxLabelLength      = 63
+	minMaxPayloadBytes  = 1
+	maxMaxPayloadBytes  = 65535
+	maxSCSIdentity      = 15 // digits of an E.164 number (ITU-T E.164 §6)
 )
 
 // DefaultConfig returns the built-in configuration, used when no file is given. It points at the dev
@@ -225,6 +360,7 @@ func DefaultConfig() *Config {
 	return &Config{
 		Log:      LogConfig{Format: defaultLogFormat, Level: defaultLogLevel},
 		Identity: IdentityConfig{OriginHost: defaultOriginHost, OriginRealm: defaultOriginRealm},
+		DataDir:  defaultDataDir,
 		Tsp: TspConfig{
 			Listen: defaultTspListen,
 			TLS: TLSConfig{
@@ -246,11 +382,32 @@ func DefaultConfig() *Config {
 			DuplicateWindow:          defaultDuplicateWindow,
 			DuplicateCacheSize:       defaultDuplicateCacheSize,
 			Peers: []PeerConfig{
-				{OriginHost: devSCS1Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS},
-				{OriginHost: devSCS2Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS},
+				{OriginHost: devSCS1Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS, SCSIdentity: devSCS1Identity},
+				{OriginHost: devSCS2Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS, SCSIdentity: devSCS2Identity},
 				{OriginHost: devDRAHost, OriginRealm: devSCSRealm, Kind: PeerKindAgent,
 					SCSOriginHosts: []string{devSCS1Host, devSCS2Host}},
 			},
+		},
+		Triggers: TriggersConfig{
+			MaxPayloadBytes: defaultMaxPayloadBytes,
+			MaxValidity:     defaultMaxValidity,
+			DefaultValidity: defaultDefaultValidity,
+			ExpiryGrace:     defaultExpiryGrace,
+			ReportRetryMin:  defaultReportRetryMin,
+			ReportRetryMax:  defaultReportRetryMax,
+		},
+		HSS: CoreConfig{
+			RequestTimeout:   defaultCoreRequestTimeout,
+			DestinationRealm: defaultCoreDestinationRealm,
+			Peers:            []CorePeerConfig{{OriginHost: devHSSHost, Address: devHSSAddress}},
+		},
+		SMSC: SMSCConfig{
+			CoreConfig: CoreConfig{
+				RequestTimeout:   defaultCoreRequestTimeout,
+				DestinationRealm: defaultCoreDestinationRealm,
+				Peers:            []CorePeerConfig{{OriginHost: devSMSCHost, Address: devSMSCAddress}},
+			},
+			RecallReplace: defaultSMSCRecallReplace,
 		},
 		Shutdown: ShutdownConfig{GracePeriod: defaultShutdownGracePeriod},
 	}
@@ -374,15 +531,20 @@ type leaf struct {
 }
 
 // configSchema walks Config. Lists of structs (tsp.peers) are leaves; their entries are checked by
-// decodeValue.
+// decodeValue. An embedded struct (`mapstructure:",squash"`, SMSCConfig's CoreConfig) adds its keys
+// to the enclosing section.
 func configSchema() schema {
 	s := schema{sections: map[string]bool{}}
 	var walk func(t reflect.Type, prefix string, index []int)
 	walk = func(t reflect.Type, prefix string, index []int) {
 		for i := range t.NumField() {
 			f := t.Field(i)
-			key := prefix + fieldKey(f)
 			idx := append(slices.Clone(index), i)
+			if f.Anonymous {
+				walk(f.Type, prefix, idx)
+				continue
+			}
+			key := prefix + fieldKey(f)
 			if f.Type.Kind() == reflect.Struct {
 				s.sections[key] = true
 				walk(f.Type, key+".", idx)
@@ -524,10 +686,34 @@ func decodeValue(p *problems, key string, raw any, dst reflect.Value) {
 	case reflect.String:
 		s, ok := raw.(string)
 		if !ok {
-			p.add(key, "must be a string, got %s", describe(raw))
+			hint := ""
+			if _, isNumber := toInt(raw); isNumber {
+				hint = fmt.Sprintf("; quote it (\"%v\") so YAML reads it as text", raw)
+			}
+			p.add(key, "must be a string, got %s%s", describe(raw), hint)
 			return
 		}
 		dst.SetString(s)
+	case reflect.Bool:
+		switch r := raw.(type) {
+		case bool:
+			dst.SetBool(r)
+		case string: // from the environment
+			switch strings.ToLower(strings.TrimSpace(r)) {
+			case "true":
+				dst.SetBool(true)
+			case "false":
+				dst.SetBool(false)
+			default:
+				p.add(key, "must be true or false, got %s", describe(raw))
+			}
+		default:
+			p.add(key, "must be true or false, got %s", describe(raw))
+		}
+	case reflect.Pointer: // an optional section: present when given
+		v := reflect.New(dst.Type().Elem())
+		decodeValue(p, key, raw, v.Elem())
+		dst.Set(v)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		n, ok := toInt(raw)
 		if !ok || dst.OverflowInt(n) {
@@ -679,6 +865,7 @@ func (c *Config) validate(p *problems) {
 
 	checkIdentity(p, "identity.origin_host", c.Identity.OriginHost)
 	checkIdentity(p, "identity.origin_realm", c.Identity.OriginRealm)
+	checkDataDir(p, "data_dir", c.DataDir)
 
 	t := &c.Tsp
 	checkListen(p, "tsp.listen", t.Listen)
@@ -721,7 +908,107 @@ func (c *Config) validate(p *problems) {
 	checkPositive(p, "tsp.duplicate_cache_size", t.DuplicateCacheSize)
 	c.validatePeers(p)
 
+	c.validateTriggers(p)
+	c.validateCore(p, "hss", &c.HSS, "the HSS (S6m)")
+	c.validateCore(p, "smsc", &c.SMSC.CoreConfig, "the SMS-SC (T4)")
+
 	checkPositiveDuration(p, "shutdown.grace_period", c.Shutdown.GracePeriod)
+}
+
+// validateTriggers checks the triggers section.
+func (c *Config) validateTriggers(p *problems) {
+	tr := &c.Triggers
+	checkRange(p, "triggers.max_payload_bytes", tr.MaxPayloadBytes, minMaxPayloadBytes, maxMaxPayloadBytes, " (bytes)")
+	maxOK := checkValidity(p, "triggers.max_validity", tr.MaxValidity)
+	if checkValidity(p, "triggers.default_validity", tr.DefaultValidity) && maxOK && tr.DefaultValidity > tr.MaxValidity {
+		p.add("triggers.default_validity", "%v is above triggers.max_validity (%v): a DAR without Validity-Time "+
+			"would get a longer validity than a DAR may ask for", tr.DefaultValidity, tr.MaxValidity)
+	}
+	if tr.ExpiryGrace < 0 {
+		p.add("triggers.expiry_grace", "must not be negative, got %v", tr.ExpiryGrace)
+	}
+	checkPositiveDuration(p, "triggers.report_retry_min", tr.ReportRetryMin)
+	checkPositiveDuration(p, "triggers.report_retry_max", tr.ReportRetryMax)
+	if tr.ReportRetryMin > 0 && tr.ReportRetryMax > 0 && tr.ReportRetryMin > tr.ReportRetryMax {
+		p.add("triggers.report_retry_min", "%v is above triggers.report_retry_max (%v)", tr.ReportRetryMin, tr.ReportRetryMax)
+	}
+}
+
+// checkValidity reports a validity period that is not a positive number of whole seconds (the unit
+// of Validity-Time, RFC 4006 §8.33). It returns whether d is valid.
+func checkValidity(p *problems, key string, d time.Duration) bool {
+	switch {
+	case d <= 0:
+		p.add(key, "must be above 0, got %v", d)
+	case d%time.Second != 0:
+		p.add(key, "%v is not a whole number of seconds (Validity-Time counts seconds)", d)
+	default:
+		return true
+	}
+	return false
+}
+
+// validateCore checks a core-side client section (hss, smsc); what names the node its peers are.
+func (c *Config) validateCore(p *problems, section string, core *CoreConfig, what string) {
+	checkPositiveDuration(p, section+".request_timeout", core.RequestTimeout)
+	checkIdentity(p, section+".destination_realm", core.DestinationRealm)
+	if len(core.Peers) == 0 {
+		p.add(section+".peers", "no peers configured: every request to %s would fail", what)
+		return
+	}
+	tspHosts := map[string]int{}
+	for i, peer := range c.Tsp.Peers {
+		if _, dup := tspHosts[strings.ToLower(peer.OriginHost)]; !dup {
+			tspHosts[strings.ToLower(peer.OriginHost)] = i
+		}
+	}
+	hosts, addrs := map[string]int{}, map[string]int{}
+	for i, peer := range core.Peers {
+		key := fmt.Sprintf("%s.peers[%d]", section, i)
+		if checkIdentity(p, key+".origin_host", peer.OriginHost) {
+			h := strings.ToLower(peer.OriginHost)
+			if j, dup := hosts[h]; dup {
+				p.add(key+".origin_host", "%q is already the origin_host of %s.peers[%d]", peer.OriginHost, section, j)
+			} else {
+				hosts[h] = i
+			}
+			if strings.EqualFold(peer.OriginHost, c.Identity.OriginHost) {
+				p.add(key+".origin_host", "%q is this daemon's own identity.origin_host", peer.OriginHost)
+			}
+			if j, ok := tspHosts[h]; ok {
+				p.add(key+".origin_host", "%q is also tsp.peers[%d].origin_host: a core node is not an SCS", peer.OriginHost, j)
+			}
+		}
+		if checkDialAddress(p, key+".address", peer.Address) {
+			a := strings.ToLower(peer.Address)
+			if j, dup := addrs[a]; dup {
+				p.add(key+".address", "%q is already the address of %s.peers[%d]", peer.Address, section, j)
+			} else {
+				addrs[a] = i
+			}
+		}
+		if t := peer.TLS; t != nil {
+			switch {
+			case t.CertFile != "" && t.KeyFile == "":
+				p.add(key+".tls.key_file", "is required with tls.cert_file: give the key of the client certificate")
+			case t.CertFile == "" && t.KeyFile != "":
+				p.add(key+".tls.cert_file", "is required with tls.key_file: give the client certificate, or remove key_file")
+			}
+			if t.CertFile != "" {
+				checkFile(p, key+".tls.cert_file", t.CertFile)
+			}
+			if t.KeyFile != "" {
+				checkFile(p, key+".tls.key_file", t.KeyFile)
+			}
+			if len(t.CAFiles) == 0 {
+				p.add(key+".tls.ca_files", "needs at least one CA file to verify the peer's certificate "+
+					"(the system roots are not used); remove tls for plain TCP")
+			}
+			for j, f := range t.CAFiles {
+				checkFile(p, fmt.Sprintf("%s.tls.ca_files[%d]", key, j), f)
+			}
+		}
+	}
 }
 
 // validatePeers checks tsp.peers: identities, kinds, the agent/SCS relation and uniqueness.
@@ -733,6 +1020,7 @@ func (c *Config) validatePeers(p *problems) {
 	}
 	first := map[string]int{} // lower-cased origin_host → index of its first entry
 	agents := map[string]bool{}
+	identities := map[string]int{} // scs_identity → index of its first entry
 	for i, peer := range peers {
 		h := strings.ToLower(peer.OriginHost)
 		if _, dup := first[h]; !dup {
@@ -759,7 +1047,18 @@ func (c *Config) validatePeers(p *problems) {
 			if len(peer.SCSOriginHosts) > 0 {
 				p.add(key+".scs_origin_hosts", "only an agent relays for other SCSs; remove the list or set kind: agent")
 			}
+			if checkSCSIdentity(p, key+".scs_identity", peer.SCSIdentity) {
+				if j, dup := identities[peer.SCSIdentity]; dup {
+					p.add(key+".scs_identity", "%q is already the scs_identity of tsp.peers[%d]", peer.SCSIdentity, j)
+				} else {
+					identities[peer.SCSIdentity] = i
+				}
+			}
 		case PeerKindAgent:
+			if peer.SCSIdentity != "" {
+				p.add(key+".scs_identity", "an agent has no SCS-Identity of its own; set it on the entries "+
+					"(kind: scs) of the SCSs it relays for")
+			}
 			if len(peer.SCSOriginHosts) == 0 {
 				p.add(key+".scs_origin_hosts", "an agent must list at least one SCS origin_host it relays for")
 			}
@@ -777,6 +1076,11 @@ func (c *Config) validatePeers(p *problems) {
 					p.add(skey, "%q is the agent itself", s)
 				case agents[ls]:
 					p.add(skey, "%q is an agent, not an SCS", s)
+				default:
+					if _, listed := first[ls]; !listed {
+						p.add(skey, "%q is not in tsp.peers, so its scs_identity is unknown and each DAR relayed for it "+
+							"would be refused (INVSCSID 103); add it with kind: scs and its scs_identity", s)
+					}
 				}
 				seen[ls] = true
 			}
@@ -825,6 +1129,63 @@ func checkFile(p *problems, key, path string) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		p.add(key, "%s is a directory, not a file", path)
 	}
+}
+
+// checkSCSIdentity reports an scs_identity that is missing or not an E.164 number (1..15 digits, no
+// "+"). It returns whether the value is valid.
+func checkSCSIdentity(p *problems, key, s string) bool {
+	if s == "" {
+		p.add(key, "is required for an scs: its E.164 number (digits only, e.g. \"4915550001\"), "+
+			"the SCS-Identity its DARs must carry")
+		return false
+	}
+	if len(s) > maxSCSIdentity || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }) {
+		p.add(key, "%q is not an E.164 number: 1 to %d digits, no \"+\", spaces or dashes", s, maxSCSIdentity)
+		return false
+	}
+	return true
+}
+
+// checkDataDir reports a data directory path that is empty, or that exists but is not a directory
+// or cannot be examined. A missing directory is fine: the daemon creates it.
+func checkDataDir(p *problems, key, dir string) {
+	if dir == "" {
+		p.add(key, "is required: give a directory path")
+		return
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		p.add(key, "cannot use %s: %v", dir, err)
+	case !st.IsDir():
+		p.add(key, "%s is not a directory", dir)
+	}
+}
+
+// checkDialAddress reports an address to dial that is not host:port with a host and a port in
+// 1..65535. It returns whether the address is valid.
+func checkDialAddress(p *problems, key, addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		p.add(key, "%q is not host:port (e.g. 127.0.0.1:3870, [::1]:3870 or hss1.operator.example:3868)", addr)
+		return false
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		p.add(key, "port %q is not a number in 1..65535", port)
+		return false
+	}
+	if net.ParseIP(host) == nil {
+		if problem := hostnameProblem(host, false); problem != "" {
+			p.add(key, "host %q: %s", host, problem)
+			return false
+		}
+	}
+	return true
 }
 
 // checkListen reports an address that is not host:port with a numeric port.

@@ -6,6 +6,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -76,10 +77,43 @@ func goodDoc(t *testing.T, dir string) map[string]any {
 			"duplicate_window":             "4m",
 			"duplicate_cache_size":         1000,
 			"peers": []any{
-				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs"},
-				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs"},
+				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs",
+					"scs_identity": "4915550001"},
+				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs",
+					"scs_identity": "4915550002"},
 				map[string]any{"origin_host": "dra1.scs.example", "origin_realm": "scs.example", "kind": "agent",
 					"scs_origin_hosts": []any{"scs1.scs.example", "scs2.scs.example"}},
+			},
+		},
+		"data_dir": filepath.Join(dir, "data"), // missing: the daemon creates it
+		"triggers": map[string]any{
+			"max_payload_bytes": 160,
+			"max_validity":      "12h",
+			"default_validity":  "30m",
+			"expiry_grace":      "0s",
+			"report_retry_min":  "2s",
+			"report_retry_max":  "1m",
+		},
+		"hss": map[string]any{
+			"request_timeout":   "3s",
+			"destination_realm": "operator.example",
+			"peers": []any{
+				map[string]any{"origin_host": "hss1.operator.example", "address": "10.0.0.1:3868",
+					"tls": map[string]any{
+						"cert_file": file("hss-client.pem"),
+						"key_file":  file("hss-client-key.pem"),
+						"ca_files":  []any{file("core-ca.pem")},
+					}},
+				map[string]any{"origin_host": "hss2.operator.example", "address": "hss2.operator.example:3868",
+					"tls": map[string]any{"ca_files": []any{file("core-ca.pem")}}},
+			},
+		},
+		"smsc": map[string]any{
+			"request_timeout":   "4s",
+			"destination_realm": "sms.operator.example",
+			"recall_replace":    false,
+			"peers": []any{
+				map[string]any{"origin_host": "smsc1.operator.example", "address": "[::1]:3871"},
 			},
 		},
 		"shutdown": map[string]any{"grace_period": "10s"},
@@ -188,8 +222,31 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	want := PeerConfig{OriginHost: "dra1.scs.example", OriginRealm: "scs.example", Kind: PeerKindAgent,
 		SCSOriginHosts: []string{"scs1.scs.example", "scs2.scs.example"}}
-	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) {
+	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) || cfg.Tsp.Peers[1].SCSIdentity != "4915550002" {
 		t.Errorf("peers = %+v", cfg.Tsp.Peers)
+	}
+	if want := filepath.Join(dir, "data"); cfg.DataDir != want || cfg.StorePath() != filepath.Join(want, "mtciwf.db") {
+		t.Errorf("data_dir = %q, store path %q", cfg.DataDir, cfg.StorePath())
+	}
+	wantTriggers := TriggersConfig{MaxPayloadBytes: 160, MaxValidity: 12 * time.Hour, DefaultValidity: 30 * time.Minute,
+		ExpiryGrace: 0, ReportRetryMin: 2 * time.Second, ReportRetryMax: time.Minute}
+	if cfg.Triggers != wantTriggers {
+		t.Errorf("triggers = %+v, want %+v", cfg.Triggers, wantTriggers)
+	}
+	wantHSS := CoreConfig{RequestTimeout: 3 * time.Second, DestinationRealm: "operator.example", Peers: []CorePeerConfig{
+		{OriginHost: "hss1.operator.example", Address: "10.0.0.1:3868", TLS: &CorePeerTLS{
+			CertFile: filepath.Join(dir, "hss-client.pem"), KeyFile: filepath.Join(dir, "hss-client-key.pem"),
+			CAFiles: []string{filepath.Join(dir, "core-ca.pem")}}},
+		{OriginHost: "hss2.operator.example", Address: "hss2.operator.example:3868", TLS: &CorePeerTLS{
+			CAFiles: []string{filepath.Join(dir, "core-ca.pem")}}},
+	}}
+	if !reflect.DeepEqual(cfg.HSS, wantHSS) {
+		t.Errorf("hss = %+v, want %+v", cfg.HSS, wantHSS)
+	}
+	wantSMSC := SMSCConfig{CoreConfig: CoreConfig{RequestTimeout: 4 * time.Second, DestinationRealm: "sms.operator.example",
+		Peers: []CorePeerConfig{{OriginHost: "smsc1.operator.example", Address: "[::1]:3871"}}}, RecallReplace: false}
+	if !reflect.DeepEqual(cfg.SMSC, wantSMSC) {
+		t.Errorf("smsc = %+v, want %+v", cfg.SMSC, wantSMSC)
 	}
 }
 
@@ -280,6 +337,77 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"peer is this daemon", func(d map[string]any, _ string) {
 			set(d, "tsp.peers.0.origin_host", "mtciwf.operator.example")
 		}, "tsp.peers[0].origin_host", "own identity.origin_host"},
+		{"SCS without scs_identity", func(d map[string]any, _ string) { del(d, "tsp.peers.1.scs_identity") }, "tsp.peers[1].scs_identity", "is required for an scs"},
+		{"scs_identity empty", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "") }, "tsp.peers[0].scs_identity", "is required for an scs"},
+		{"scs_identity with plus", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "+4915550001") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
+		{"scs_identity with dash", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "49-1555") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
+		{"scs_identity 16 digits", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.0.scs_identity", "4915550001234567")
+		}, "tsp.peers[0].scs_identity", "1 to 15 digits"},
+		{"scs_identity unquoted", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", 4915550001) }, "tsp.peers[0].scs_identity", `quote it ("4915550001")`},
+		{"scs_identity twice", func(d map[string]any, _ string) { set(d, "tsp.peers.1.scs_identity", "4915550001") }, "tsp.peers[1].scs_identity", "already the scs_identity of tsp.peers[0]"},
+		{"agent with scs_identity", func(d map[string]any, _ string) { set(d, "tsp.peers.2.scs_identity", "4915550003") }, "tsp.peers[2].scs_identity", "an agent has no SCS-Identity"},
+		{"agent relays for unlisted SCS", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.2.scs_origin_hosts.1", "scs3.scs.example")
+		}, "tsp.peers[2].scs_origin_hosts[1]", "not in tsp.peers"},
+		{"data_dir empty", func(d map[string]any, _ string) { set(d, "data_dir", "") }, "data_dir", "is required"},
+		{"data_dir is a file", func(d map[string]any, dir string) {
+			set(d, "data_dir", writeTestFile(t, dir, "data-file", "x"))
+		}, "data_dir", "is not a directory"},
+		{"data_dir below a file", func(d map[string]any, dir string) {
+			set(d, "data_dir", filepath.Join(writeTestFile(t, dir, "data-file", "x"), "db"))
+		}, "data_dir", "cannot use"},
+		{"data_dir a list", func(d map[string]any, _ string) { set(d, "data_dir", []any{"a"}) }, "data_dir", "must be a string"},
+		{"payload zero", func(d map[string]any, _ string) { set(d, "triggers.max_payload_bytes", 0) }, "triggers.max_payload_bytes", "outside 1..65535"},
+		{"payload large", func(d map[string]any, _ string) { set(d, "triggers.max_payload_bytes", 65536) }, "triggers.max_payload_bytes", "outside 1..65535"},
+		{"max validity zero", func(d map[string]any, _ string) { set(d, "triggers.max_validity", "0s") }, "triggers.max_validity", "must be above 0"},
+		{"max validity fraction", func(d map[string]any, _ string) { set(d, "triggers.max_validity", "1500ms") }, "triggers.max_validity", "whole number of seconds"},
+		{"default validity negative", func(d map[string]any, _ string) { set(d, "triggers.default_validity", "-1h") }, "triggers.default_validity", "must be above 0"},
+		{"default validity fraction", func(d map[string]any, _ string) { set(d, "triggers.default_validity", "1.5s") }, "triggers.default_validity", "whole number of seconds"},
+		{"default above max validity", func(d map[string]any, _ string) { set(d, "triggers.default_validity", "13h") }, "triggers.default_validity", "above triggers.max_validity (12h0m0s)"},
+		{"expiry grace negative", func(d map[string]any, _ string) { set(d, "triggers.expiry_grace", "-1s") }, "triggers.expiry_grace", "must not be negative"},
+		{"retry min zero", func(d map[string]any, _ string) { set(d, "triggers.report_retry_min", "0s") }, "triggers.report_retry_min", "must be above 0"},
+		{"retry max zero", func(d map[string]any, _ string) { set(d, "triggers.report_retry_max", "0s") }, "triggers.report_retry_max", "must be above 0"},
+		{"retry min above max", func(d map[string]any, _ string) { set(d, "triggers.report_retry_min", "2m") }, "triggers.report_retry_min", "above triggers.report_retry_max"},
+		{"unknown triggers key", func(d map[string]any, _ string) { set(d, "triggers.max_payload_byte", 10) }, "triggers.max_payload_byte", "did you mean max_payload_bytes?"},
+		{"hss timeout zero", func(d map[string]any, _ string) { set(d, "hss.request_timeout", "0s") }, "hss.request_timeout", "must be above 0"},
+		{"smsc timeout bare number", func(d map[string]any, _ string) { set(d, "smsc.request_timeout", 2) }, "smsc.request_timeout", "not a duration"},
+		{"hss realm empty", func(d map[string]any, _ string) { set(d, "hss.destination_realm", "") }, "hss.destination_realm", "is required"},
+		{"smsc realm invalid", func(d map[string]any, _ string) { set(d, "smsc.destination_realm", "operator_example") }, "smsc.destination_realm", "not a DiameterIdentity"},
+		{"hss no peers", func(d map[string]any, _ string) { set(d, "hss.peers", []any{}) }, "hss.peers", "every request to the HSS (S6m) would fail"},
+		{"smsc no peers", func(d map[string]any, _ string) { set(d, "smsc.peers", []any{}) }, "smsc.peers", "every request to the SMS-SC (T4) would fail"},
+		{"hss peers not a list", func(d map[string]any, _ string) { set(d, "hss.peers", "hss1.operator.example") }, "hss.peers", "list of sections"},
+		{"core peer origin_host missing", func(d map[string]any, _ string) { del(d, "hss.peers.1.origin_host") }, "hss.peers[1].origin_host", "is required"},
+		{"core peer origin_host invalid", func(d map[string]any, _ string) { set(d, "smsc.peers.0.origin_host", "smsc") }, "smsc.peers[0].origin_host", "not fully qualified"},
+		{"core peer origin_host twice", func(d map[string]any, _ string) {
+			set(d, "hss.peers.1.origin_host", "HSS1.operator.example")
+		}, "hss.peers[1].origin_host", "already the origin_host of hss.peers[0]"},
+		{"core peer is this daemon", func(d map[string]any, _ string) {
+			set(d, "smsc.peers.0.origin_host", "mtciwf.operator.example")
+		}, "smsc.peers[0].origin_host", "own identity.origin_host"},
+		{"core peer is an SCS", func(d map[string]any, _ string) { set(d, "hss.peers.0.origin_host", "scs2.scs.example") }, "hss.peers[0].origin_host", "also tsp.peers[1].origin_host"},
+		{"core address missing", func(d map[string]any, _ string) { del(d, "smsc.peers.0.address") }, "smsc.peers[0].address", "not host:port"},
+		{"core address without port", func(d map[string]any, _ string) { set(d, "hss.peers.0.address", "10.0.0.1") }, "hss.peers[0].address", "not host:port"},
+		{"core address without host", func(d map[string]any, _ string) { set(d, "hss.peers.0.address", ":3868") }, "hss.peers[0].address", "not host:port"},
+		{"core address port zero", func(d map[string]any, _ string) { set(d, "hss.peers.0.address", "10.0.0.1:0") }, "hss.peers[0].address", "not a number in 1..65535"},
+		{"core address port range", func(d map[string]any, _ string) { set(d, "smsc.peers.0.address", "[::1]:70000") }, "smsc.peers[0].address", "not a number in 1..65535"},
+		{"core address bad host", func(d map[string]any, _ string) { set(d, "smsc.peers.0.address", "sms_c:3871") }, "smsc.peers[0].address", `host "sms_c"`},
+		{"core address twice", func(d map[string]any, _ string) { set(d, "hss.peers.1.address", "10.0.0.1:3868") }, "hss.peers[1].address", "already the address of hss.peers[0]"},
+		{"unknown core peer key", func(d map[string]any, _ string) { set(d, "hss.peers.0.adress", "x") }, "hss.peers[0].adress", "did you mean address?"},
+		{"core tls not a section", func(d map[string]any, _ string) { set(d, "smsc.peers.0.tls", true) }, "smsc.peers[0].tls", "must be a section"},
+		{"core tls without CA", func(d map[string]any, _ string) { del(d, "hss.peers.0.tls.ca_files") }, "hss.peers[0].tls.ca_files", "at least one CA file"},
+		{"core tls empty", func(d map[string]any, _ string) { set(d, "smsc.peers.0.tls", map[string]any{}) }, "smsc.peers[0].tls.ca_files", "at least one CA file"},
+		{"core tls CA missing", func(d map[string]any, dir string) {
+			set(d, "hss.peers.1.tls.ca_files.0", filepath.Join(dir, "nope.pem"))
+		}, "hss.peers[1].tls.ca_files[0]", "no such file"},
+		{"core tls cert without key", func(d map[string]any, _ string) { del(d, "hss.peers.0.tls.key_file") }, "hss.peers[0].tls.key_file", "is required with tls.cert_file"},
+		{"core tls key without cert", func(d map[string]any, _ string) { del(d, "hss.peers.0.tls.cert_file") }, "hss.peers[0].tls.cert_file", "is required with tls.key_file"},
+		{"core tls cert missing", func(d map[string]any, dir string) {
+			set(d, "hss.peers.0.tls.cert_file", filepath.Join(dir, "nope.pem"))
+		}, "hss.peers[0].tls.cert_file", "no such file"},
+		{"core tls key is a directory", func(d map[string]any, dir string) { set(d, "hss.peers.0.tls.key_file", dir) }, "hss.peers[0].tls.key_file", "is a directory"},
+		{"recall_replace not a boolean", func(d map[string]any, _ string) { set(d, "smsc.recall_replace", "yes") }, "smsc.recall_replace", "must be true or false"},
+		{"recall_replace under hss", func(d map[string]any, _ string) { set(d, "hss.recall_replace", true) }, "hss.recall_replace", "unknown key"},
 		{"unknown top-level key", func(d map[string]any, _ string) {
 			d["loggin"] = map[string]any{"level": "info"}
 		}, "loggin", "unknown key (did you mean log?)"},
@@ -396,9 +524,25 @@ func TestLoadConfigEnvironment(t *testing.T) {
 	t.Setenv("MTCIWF_TSP_MAX_CONNECTIONS_PER_IP", "7")
 	t.Setenv("MTCIWF_TSP_TLS_CLIENT_CA_FILES", ca1+", "+ca2)
 	t.Setenv("MTCIWF_SHUTDOWN_GRACE_PERIOD", "1m")
+	dataDir := filepath.Join(dir, "env-data")
+	t.Setenv("MTCIWF_DATA_DIR", dataDir)
+	t.Setenv("MTCIWF_TRIGGERS_MAX_PAYLOAD_BYTES", "100")
+	t.Setenv("MTCIWF_TRIGGERS_MAX_VALIDITY", "48h")
+	t.Setenv("MTCIWF_HSS_REQUEST_TIMEOUT", "750ms")
+	t.Setenv("MTCIWF_HSS_DESTINATION_REALM", "hss.operator.example")
+	t.Setenv("MTCIWF_SMSC_REQUEST_TIMEOUT", "5s")
+	t.Setenv("MTCIWF_SMSC_RECALL_REPLACE", "True") // the file says false
 	cfg, err := LoadConfig(file)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.DataDir != dataDir || cfg.Triggers.MaxPayloadBytes != 100 || cfg.Triggers.MaxValidity != 48*time.Hour ||
+		cfg.HSS.RequestTimeout != 750*time.Millisecond || cfg.HSS.DestinationRealm != "hss.operator.example" ||
+		cfg.SMSC.RequestTimeout != 5*time.Second || !cfg.SMSC.RecallReplace {
+		t.Errorf("environment not applied: data_dir %q, triggers %+v, hss %+v, smsc %+v", cfg.DataDir, cfg.Triggers, cfg.HSS, cfg.SMSC)
+	}
+	if cfg.Triggers.DefaultValidity != 30*time.Minute || len(cfg.HSS.Peers) != 2 {
+		t.Errorf("keys without a variable must keep the file's values: triggers %+v, hss peers %+v", cfg.Triggers, cfg.HSS.Peers)
 	}
 	if cfg.Tsp.Listen != "[::1]:13868" || cfg.Log.Level != LogLevelDebug || cfg.Log.Format != LogFormatConsole ||
 		cfg.Tsp.WatchdogInterval != 45*time.Second || cfg.Tsp.MaxConnectionsPerIP != 7 ||
@@ -435,6 +579,12 @@ func TestLoadConfigEnvironmentProblems(t *testing.T) {
 		{"MTCIWF_TSP", "x", "MTCIWF_TSP", "unknown environment variable"},
 		{"MTCIWF_TSP_PEERS", "scs1.scs.example", "tsp.peers", "cannot be set from a string"},
 		{"MTCIWF_LOG_FORMAT", "", "MTCIWF_LOG_FORMAT", "set but empty"},
+		{"MTCIWF_HSS_PEERS", "hss1.operator.example", "hss.peers", "cannot be set from a string"},
+		{"MTCIWF_SMSC_PEERS", "smsc1.operator.example", "smsc.peers", "cannot be set from a string"},
+		{"MTCIWF_SMSC_RECALL_REPLACE", "yes", "smsc.recall_replace", `must be true or false, got "yes" (set by MTCIWF_SMSC_RECALL_REPLACE)`},
+		{"MTCIWF_HSS_RECALL_REPLACE", "true", "MTCIWF_HSS_RECALL_REPLACE", "unknown environment variable"},
+		{"MTCIWF_TRIGGERS_DEFAULT_VALIDITY", "48h", "triggers.default_validity", "48h0m0s is above triggers.max_validity (12h0m0s)"},
+		{"MTCIWF_HSS_REQUEST_TIMEOUT", "2", "hss.request_timeout", "not a duration"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.env, func(t *testing.T) {
@@ -501,7 +651,7 @@ func TestConfigFieldsDocumented(t *testing.T) {
 		structs[rt.Name()] = true
 		for i := range rt.NumField() {
 			ft := rt.Field(i).Type
-			if ft.Kind() == reflect.Slice {
+			if ft.Kind() == reflect.Slice || ft.Kind() == reflect.Pointer {
 				ft = ft.Elem()
 			}
 			if ft.Kind() == reflect.Struct && ft != durationType {
@@ -521,8 +671,12 @@ func TestConfigFieldsDocumented(t *testing.T) {
 		for _, field := range ts.Type.(*ast.StructType).Fields.List {
 			doc := field.Doc.Text()
 			if !strings.Contains(doc, "Default") && !strings.Contains(doc, "Required") {
+				name := types.ExprString(field.Type) // an embedded field has no name
+				if len(field.Names) > 0 {
+					name = field.Names[0].Name
+				}
 				t.Errorf("%s.%s: doc comment must state the default (\"Default: ...\") or \"Required\"; got %q",
-					ts.Name.Name, field.Names[0].Name, doc)
+					ts.Name.Name, name, doc)
 			}
 		}
 		return true

@@ -1,0 +1,320 @@
+package tsp
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"testing"
+
+	godiam "github.com/fiorix/go-diameter/v4/diam"
+	"github.com/fiorix/go-diameter/v4/diam/avp"
+	"github.com/fiorix/go-diameter/v4/diam/dict"
+	"github.com/mtciwf/mtciwf/diam"
+	"github.com/mtciwf/mtciwf/diam/core"
+)
+
+// seedEnv set to 1 rewrites testdata/fuzz/FuzzDecodeTsp from tspSeeds; the
+// seed test otherwise fails when a file is missing or stale.
+const seedEnv = "MTCIWF_WRITE_FUZZ_SEEDS"
+
+// FuzzDecodeTsp: bytes the frame guard accepts are read with the Tsp
+// dictionary and decoded with the decoder their header selects. The
+// decoders never panic; a refusal is a well-formed ProtocolError, and
+// ErrorAnswer turns a refused request into an answer that passes
+// CheckEgress; an accepted message re-encodes (Message or Answer), passes
+// the frame guard, the dictionary validation (requests) and CheckEgress
+// (what we send), and decodes to the same struct.
+func FuzzDecodeTsp(f *testing.F) {
+	d := tspDict(f)
+	types := diam.AVPTypesFromDict(d)
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		fuzzTsp(t, frame, d, types)
+	})
+}
+
+func fuzzTsp(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc) {
+	if diam.CheckFrame(frame, diam.FrameLimits{}, types) != nil {
+		return
+	}
+	m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
+	if err != nil || m == nil {
+		return
+	}
+	isReq := m.Header.CommandFlags&godiam.RequestFlag != 0
+	switch {
+	case m.Header.CommandCode == CmdDeviceAction && isReq:
+		r, pe := DecodeDAR(m)
+		if fuzzRefused(t, m, pe, d) {
+			return
+		}
+		out, err := r.Message(d)
+		if err != nil {
+			t.Fatalf("decoded DAR does not encode: %v\n%+v", err, r)
+		}
+		again := fuzzResend(t, out, d, true)
+		r2, pe := DecodeDAR(again)
+		fuzzSame(t, r, r2, pe)
+	case m.Header.CommandCode == CmdDeviceNotification && isReq:
+		r, pe := DecodeDNR(m)
+		if fuzzRefused(t, m, pe, d) {
+			return
+		}
+		out, err := r.Message(d)
+		if err != nil {
+			t.Fatalf("decoded DNR does not encode: %v\n%+v", err, r)
+		}
+		again := fuzzResend(t, out, d, true)
+		r2, pe := DecodeDNR(again)
+		fuzzSame(t, r, r2, pe)
+	case m.Header.CommandCode == CmdDeviceAction:
+		a, pe := DecodeDAA(m)
+		if pe != nil {
+			fuzzPE(t, pe)
+			return
+		}
+		out, err := a.Answer(requestFor(m, d), testID)
+		if err != nil {
+			t.Fatalf("decoded DAA does not encode: %v\n%+v", err, a)
+		}
+		a2, pe := DecodeDAA(fuzzResend(t, out, d, false))
+		fuzzSame(t, a, a2, pe)
+	case m.Header.CommandCode == CmdDeviceNotification:
+		a, pe := DecodeDNA(m)
+		if pe != nil {
+			fuzzPE(t, pe)
+			return
+		}
+		out, err := a.Answer(requestFor(m, d), testID)
+		if err != nil {
+			t.Fatalf("decoded DNA does not encode: %v\n%+v", err, a)
+		}
+		a2, pe := DecodeDNA(fuzzResend(t, out, d, false))
+		fuzzSame(t, a, a2, pe)
+	}
+}
+
+// fuzzRefused checks a request's refusal and the error answer built from it.
+func fuzzRefused(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *dict.Parser) bool {
+	t.Helper()
+	if pe == nil {
+		return false
+	}
+	fuzzPE(t, pe)
+	ans, err := ErrorAnswer(req, pe, testID)
+	if err != nil {
+		t.Fatalf("no error answer for %v: %v", pe, err)
+	}
+	if err := CheckEgress(ans, d); err != nil {
+		t.Fatalf("error answer for %v refused on egress: %v", pe, err)
+	}
+	wire(t, ans, d)
+	return true
+}
+
+func fuzzPE(t *testing.T, pe *diam.ProtocolError) {
+	t.Helper()
+	switch pe.Code {
+	case diam.ResultMissingAVP, diam.ResultInvalidAVPValue:
+		if len(pe.FailedAVP) == 0 {
+			t.Fatalf("%d without Failed-AVP: %v", pe.Code, pe)
+		}
+	case diam.ResultCommandUnsupported, diam.ResultApplicationUnsupported, diam.ResultInvalidHdrBits:
+	default:
+		t.Fatalf("unexpected code %d: %v", pe.Code, pe)
+	}
+	if pe.Reason == "" || pe.Header == nil {
+		t.Fatalf("incomplete refusal %+v", pe)
+	}
+	for _, a := range pe.FailedAVP {
+		if _, err := a.Serialize(); err != nil {
+			t.Fatalf("Failed-AVP %v does not serialize: %v", a, err)
+		}
+	}
+}
+
+// fuzzResend checks what we would send and reads it back.
+func fuzzResend(t *testing.T, m *godiam.Message, d *dict.Parser, request bool) *godiam.Message {
+	t.Helper()
+	if err := CheckEgress(m, d); err != nil {
+		t.Fatalf("our own message is refused on egress: %v", err)
+	}
+	got := wire(t, m, d)
+	if request {
+		valid(t, got, d)
+	}
+	return got
+}
+
+func fuzzSame(t *testing.T, first, second any, pe *diam.ProtocolError) {
+	t.Helper()
+	if pe != nil {
+		t.Fatalf("re-encoded message refused: %v\nfirst %+v", pe, first)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Fatalf("decode -> encode -> decode changed the message:\nfirst  %+v\nsecond %+v", first, second)
+	}
+}
+
+// requestFor makes the request an answer answers: same command, ids and
+// Session-Id.
+func requestFor(ans *godiam.Message, d *dict.Parser) *godiam.Message {
+	h := ans.Header
+	req := godiam.NewMessage(h.CommandCode, godiam.RequestFlag|godiam.ProxiableFlag, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
+	if sid, err := ans.FindAVP(avp.SessionID, 0); err == nil && sid != nil {
+		req.AddAVP(sid)
+	}
+	return req
+}
+
+// tspSeeds are the seed corpus: every message kind, good and refused.
+func tspSeeds(t *testing.T) map[string][]byte {
+	d := tspDict(t)
+	seeds := map[string][]byte{}
+	add := func(name string, m *godiam.Message) {
+		m.Header.MessageLength = uint32(m.Len())
+		m.Header.HopByHopID, m.Header.EndToEndID = 0x0a0b0c0d, 0x01020304 // random otherwise
+		b, err := m.Serialize()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds[name] = b
+	}
+	dar := goodDAR()
+	add("dar-trigger", darMessage(t, dar, d))
+	recall := goodDAR()
+	recall.DeviceAction.ActionType, recall.DeviceAction.OldReferenceNumber, recall.DeviceAction.TriggerData = DeviceTriggerRecall, new(uint32(1)), nil
+	add("dar-recall", darMessage(t, recall, d))
+	replace := goodDAR()
+	replace.DeviceAction.ActionType, replace.DeviceAction.OldReferenceNumber = DeviceTriggerReplace, new(uint32(1))
+	replace.DeviceAction.ExternalIdentifier, replace.DeviceAction.MSISDN = "", "491234567"
+	add("dar-replace-msisdn", darMessage(t, replace, d))
+	bad := darMessage(t, goodDAR(), d)
+	drop(bad, 3003, 3001)
+	add("dar-no-trigger-data", reread(t, bad, d))
+	bad = darMessage(t, goodDAR(), d)
+	put(bad, octets(701, 10415, []byte{0x94, 0xF1, 0x11}), 3001)
+	add("dar-both-ids-bad-msisdn", reread(t, bad, d))
+
+	req := darMessage(t, goodDAR(), d)
+	for name, a := range map[string]*DAA{
+		"daa-success": {Result: core.ResultCode(2001), DeviceNotification: &DeviceNotification{
+			ExternalIdentifier: "meter-17@iot.example.org", SCSIdentity: "491710000001", ReferenceNumber: 4711,
+			ActionType: DeviceTriggerRequest, RequestStatus: new(StatusSuccess), ApplicationPortIdentifier: new(uint32(9200)),
+		}, FeatureSupportedInFinalTarget: new(FeatureRecallReplace)},
+		"daa-replacefail": {Result: core.ResultCode(2001), ErrorMessage: "x", DeviceNotification: &DeviceNotification{
+			MSISDN: "491234567", ReferenceNumber: 1, ActionType: DeviceTriggerReplace,
+			RequestStatus: new(StatusReplaceFail), MTCErrorDiagnostic: new(core.OriginalMessageNotDeleted),
+		}},
+		"daa-3004": {Result: core.ResultCode(3004)},
+	} {
+		m, err := a.Answer(req, testID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(name, m)
+	}
+	_, pe := DecodeDAR(seedsReread(t, seeds["dar-no-trigger-data"], d))
+	ea, err := ErrorAnswer(req, pe, testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add("daa-error-5005", ea)
+
+	r := routing("mtciwf.operator.example;7;8")
+	r.DestinationHost = "scs1.example.org"
+	for name, n := range map[string]*DNR{
+		"dnr-delivered": {Routing: r, DeviceNotification: DeviceNotification{
+			ExternalIdentifier: "meter-17@iot.example.org", ReferenceNumber: 4711, ActionType: DeliveryReport,
+			DeliveryOutcome: new(OutcomeUndeliverable)}},
+		"dnr-mo-sms": {Routing: r, DeviceNotification: DeviceNotification{
+			ExternalIdentifier: "meter-17@iot.example.org", ReferenceNumber: 2, ActionType: MSISDNLessMOSMSDelivery,
+			SMRPUI: []byte{1, 2, 3}, ApplicationPortIdentifier: new(uint32(16))}},
+	} {
+		m, err := n.Message(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(name, m)
+		dna, err := (&DNA{Result: core.ResultCode(2001)}).Answer(wire(t, m, d), testID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add("dna-for-"+name, dna)
+	}
+	return seeds
+}
+
+func seedsReread(t *testing.T, b []byte, d *dict.Parser) *godiam.Message {
+	m, err := godiam.ReadMessage(bytes.NewReader(b), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTspFuzzSeedCorpus keeps testdata/fuzz/FuzzDecodeTsp equal to
+// tspSeeds, so `go test` runs every seed through FuzzDecodeTsp.
+func TestTspFuzzSeedCorpus(t *testing.T) {
+	writeOrCheckSeeds(t, "FuzzDecodeTsp", tspSeeds(t))
+}
+
+func writeOrCheckSeeds(t *testing.T, target string, seeds map[string][]byte) {
+	write := os.Getenv(seedEnv) == "1"
+	for name, b := range seeds {
+		path := filepath.Join("testdata", "fuzz", target, "seed-"+name)
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(b)))
+		if write {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, []byte(want)) {
+			t.Errorf("%s is missing or stale; rerun with %s=1", path, seedEnv)
+		}
+	}
+}
+
+// Crashers found by FuzzDecodeTsp, kept as named tests (their inputs also
+// stay in testdata/fuzz/FuzzDecodeTsp as crash-*).
+
+// TestCrashTspSessionIDNotUTF8: a DNR whose Session-Id is not UTF-8 decoded
+// and re-encoded into a message the dictionary validation refuses (5004).
+// Decoders now refuse a UTF8String that is not UTF-8 themselves.
+func TestCrashTspSessionIDNotUTF8(t *testing.T) {
+	d := tspDict(t)
+	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecodeTsp", "crash-session-id-not-utf8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := fuzzCorpusBytes(t, b)
+	fuzzTsp(t, frame, d, diam.AVPTypesFromDict(d))
+	m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pe := DecodeDNR(m)
+	checkPE(t, pe, 5004, []uint32{263}, "not valid UTF-8")
+}
+
+// fuzzCorpusBytes reads a one-value "go test fuzz v1" file.
+func fuzzCorpusBytes(t *testing.T, file []byte) []byte {
+	t.Helper()
+	lines := bytes.SplitN(file, []byte("\n"), 3)
+	if len(lines) < 2 || !bytes.HasPrefix(lines[1], []byte("[]byte(")) {
+		t.Fatalf("not a fuzz corpus file: %q", file)
+	}
+	lit := bytes.TrimSuffix(bytes.TrimPrefix(lines[1], []byte("[]byte(")), []byte(")"))
+	s, err := strconv.Unquote(string(lit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(s)
+}

@@ -2,23 +2,15 @@ package tsp
 
 import (
 	"bytes"
-	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"strconv"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
-	"github.com/fiorix/go-diameter/v4/diam/avp"
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/core"
+	"github.com/mtciwf/mtciwf/diam/internal/codectest"
 )
-
-// seedEnv set to 1 rewrites testdata/fuzz/FuzzDecodeTsp from tspSeeds; the
-// seed test otherwise fails when a file is missing or stale.
-const seedEnv = "MTCIWF_WRITE_FUZZ_SEEDS"
 
 // FuzzDecodeTsp: bytes the frame guard accepts are read with the Tsp
 // dictionary and decoded with the decoder their header selects. The
@@ -36,11 +28,8 @@ func FuzzDecodeTsp(f *testing.F) {
 }
 
 func fuzzTsp(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc) {
-	if diam.CheckFrame(frame, diam.FrameLimits{}, types) != nil {
-		return
-	}
-	m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-	if err != nil || m == nil {
+	m := codectest.Guarded(frame, d, types)
+	if m == nil {
 		return
 	}
 	isReq := m.Header.CommandFlags&godiam.RequestFlag != 0
@@ -72,10 +61,10 @@ func fuzzTsp(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc)
 	case m.Header.CommandCode == CmdDeviceAction:
 		a, pe := DecodeDAA(m)
 		if pe != nil {
-			fuzzPE(t, pe)
+			codectest.FuzzPE(t, pe)
 			return
 		}
-		out, err := a.Answer(requestFor(m, d), testID)
+		out, err := a.Answer(codectest.RequestFor(m, d), testID)
 		if err != nil {
 			t.Fatalf("decoded DAA does not encode: %v\n%+v", err, a)
 		}
@@ -84,10 +73,10 @@ func fuzzTsp(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc)
 	case m.Header.CommandCode == CmdDeviceNotification:
 		a, pe := DecodeDNA(m)
 		if pe != nil {
-			fuzzPE(t, pe)
+			codectest.FuzzPE(t, pe)
 			return
 		}
-		out, err := a.Answer(requestFor(m, d), testID)
+		out, err := a.Answer(codectest.RequestFor(m, d), testID)
 		if err != nil {
 			t.Fatalf("decoded DNA does not encode: %v\n%+v", err, a)
 		}
@@ -102,7 +91,7 @@ func fuzzRefused(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *d
 	if pe == nil {
 		return false
 	}
-	fuzzPE(t, pe)
+	codectest.FuzzPE(t, pe)
 	ans, err := ErrorAnswer(req, pe, testID)
 	if err != nil {
 		t.Fatalf("no error answer for %v: %v", pe, err)
@@ -112,27 +101,6 @@ func fuzzRefused(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *d
 	}
 	wire(t, ans, d)
 	return true
-}
-
-func fuzzPE(t *testing.T, pe *diam.ProtocolError) {
-	t.Helper()
-	switch pe.Code {
-	case diam.ResultMissingAVP, diam.ResultInvalidAVPValue:
-		if len(pe.FailedAVP) == 0 {
-			t.Fatalf("%d without Failed-AVP: %v", pe.Code, pe)
-		}
-	case diam.ResultCommandUnsupported, diam.ResultApplicationUnsupported, diam.ResultInvalidHdrBits:
-	default:
-		t.Fatalf("unexpected code %d: %v", pe.Code, pe)
-	}
-	if pe.Reason == "" || pe.Header == nil {
-		t.Fatalf("incomplete refusal %+v", pe)
-	}
-	for _, a := range pe.FailedAVP {
-		if _, err := a.Serialize(); err != nil {
-			t.Fatalf("Failed-AVP %v does not serialize: %v", a, err)
-		}
-	}
 }
 
 // fuzzResend checks what we would send and reads it back.
@@ -158,30 +126,11 @@ func fuzzSame(t *testing.T, first, second any, pe *diam.ProtocolError) {
 	}
 }
 
-// requestFor makes the request an answer answers: same command, ids and
-// Session-Id.
-func requestFor(ans *godiam.Message, d *dict.Parser) *godiam.Message {
-	h := ans.Header
-	req := godiam.NewMessage(h.CommandCode, godiam.RequestFlag|godiam.ProxiableFlag, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
-	if sid, err := ans.FindAVP(avp.SessionID, 0); err == nil && sid != nil {
-		req.AddAVP(sid)
-	}
-	return req
-}
-
 // tspSeeds are the seed corpus: every message kind, good and refused.
 func tspSeeds(t *testing.T) map[string][]byte {
 	d := tspDict(t)
 	seeds := map[string][]byte{}
-	add := func(name string, m *godiam.Message) {
-		m.Header.MessageLength = uint32(m.Len())
-		m.Header.HopByHopID, m.Header.EndToEndID = 0x0a0b0c0d, 0x01020304 // random otherwise
-		b, err := m.Serialize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds[name] = b
-	}
+	add := func(name string, m *godiam.Message) { seeds[name] = codectest.Bytes(t, m) }
 	dar := goodDAR()
 	add("dar-trigger", darMessage(t, dar, d))
 	recall := goodDAR()
@@ -258,28 +207,7 @@ func seedsReread(t *testing.T, b []byte, d *dict.Parser) *godiam.Message {
 // TestTspFuzzSeedCorpus keeps testdata/fuzz/FuzzDecodeTsp equal to
 // tspSeeds, so `go test` runs every seed through FuzzDecodeTsp.
 func TestTspFuzzSeedCorpus(t *testing.T) {
-	writeOrCheckSeeds(t, "FuzzDecodeTsp", tspSeeds(t))
-}
-
-func writeOrCheckSeeds(t *testing.T, target string, seeds map[string][]byte) {
-	write := os.Getenv(seedEnv) == "1"
-	for name, b := range seeds {
-		path := filepath.Join("testdata", "fuzz", target, "seed-"+name)
-		want := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(b)))
-		if write {
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil || !bytes.Equal(got, []byte(want)) {
-			t.Errorf("%s is missing or stale; rerun with %s=1", path, seedEnv)
-		}
-	}
+	codectest.WriteOrCheckSeeds(t, "FuzzDecodeTsp", tspSeeds(t))
 }
 
 // Crashers found by FuzzDecodeTsp, kept as named tests (their inputs also
@@ -290,11 +218,7 @@ func writeOrCheckSeeds(t *testing.T, target string, seeds map[string][]byte) {
 // Decoders now refuse a UTF8String that is not UTF-8 themselves.
 func TestCrashTspSessionIDNotUTF8(t *testing.T) {
 	d := tspDict(t)
-	b, err := os.ReadFile(filepath.Join("testdata", "fuzz", "FuzzDecodeTsp", "crash-session-id-not-utf8"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	frame := fuzzCorpusBytes(t, b)
+	frame := codectest.CorpusFile(t, "FuzzDecodeTsp", "crash-session-id-not-utf8")
 	fuzzTsp(t, frame, d, diam.AVPTypesFromDict(d))
 	m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
 	if err != nil {
@@ -302,19 +226,4 @@ func TestCrashTspSessionIDNotUTF8(t *testing.T) {
 	}
 	_, pe := DecodeDNR(m)
 	checkPE(t, pe, 5004, []uint32{263}, "not valid UTF-8")
-}
-
-// fuzzCorpusBytes reads a one-value "go test fuzz v1" file.
-func fuzzCorpusBytes(t *testing.T, file []byte) []byte {
-	t.Helper()
-	lines := bytes.SplitN(file, []byte("\n"), 3)
-	if len(lines) < 2 || !bytes.HasPrefix(lines[1], []byte("[]byte(")) {
-		t.Fatalf("not a fuzz corpus file: %q", file)
-	}
-	lit := bytes.TrimSuffix(bytes.TrimPrefix(lines[1], []byte("[]byte(")), []byte(")"))
-	s, err := strconv.Unquote(string(lit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []byte(s)
 }

@@ -237,3 +237,7 @@ func (p *testPKI) clientTLS(certName, serverName string) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{p.leaves[certName].TLS}, RootCAs: roots, ServerName: serverName,
 		MinVersion: tls.VersionTLS12}
 }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fiorix/go-diameter/v4/diam/dict"
 	"go.uber.org/zap"
 
 	"github.com/mtciwf/mtciwf/diam"
@@ -31,6 +32,7 @@ type Sim struct {
 	stateID uint32
 	hss     *diam.Server
 	smsc    *diam.Server
+	t4Dict  *dict.Parser // builds the DRRs
 	tlsHSS  *tls.Config
 	tlsSMSC *tls.Config
 	revs    []*security.Revocation
@@ -100,6 +102,7 @@ func New(cfg Config) (*Sim, error) {
 		s.closeRevocations()
 		return nil, err
 	}
+	s.t4Dict = t4
 	adm := newAdmitter(cfg.Peers)
 	s.hss = &diam.Server{
 		Config: s.diamConfig(cfg.HSS, diam.Application{ID: dictionaries.AppS6m, VendorID: dictionaries.VendorID3GPP, Dict: s6m},

@@ -105,6 +105,10 @@ func NewPool(cfg PoolConfig) *Pool {
 	return p
 }
 
+// SetHandler sets the handler for requests the peers send us (e.g. DRR on
+// T4); call it before Start.
+func (p *Pool) SetHandler(h Handler) { p.cfg.Conn.Handler = h }
+
 // Start dials every peer in the background and keeps them connected until
 // Close.
 func (p *Pool) Start() {

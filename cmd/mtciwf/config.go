@@ -318,8 +318,8 @@ const (
 	devSCS1Host     = "scs1.scs.example"
 	devSCS2Host     = "scs2.scs.example"
 	devDRAHost      = "dra1.scs.example"
-	devSCS1Identity = "4915550001"
-	devSCS2Identity = "4915550002"
+	devSCS1Identity = "491719900001"
+	devSCS2Identity = "491719900002"
 
 	// The dev core peers: cmd/coresim's defaults.
 	devHSSHost     = "hss.operator.example"
@@ -1135,7 +1135,7 @@ func checkFile(p *problems, key, path string) {
 // "+"). It returns whether the value is valid.
 func checkSCSIdentity(p *problems, key, s string) bool {
 	if s == "" {
-		p.add(key, "is required for an scs: its E.164 number (digits only, e.g. \"4915550001\"), "+
+		p.add(key, "is required for an scs: its E.164 number (digits only, e.g. \"491719900001\"), "+
 			"the SCS-Identity its DARs must carry")
 		return false
 	}

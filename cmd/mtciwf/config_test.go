@@ -78,9 +78,9 @@ func goodDoc(t *testing.T, dir string) map[string]any {
 			"duplicate_cache_size":         1000,
 			"peers": []any{
 				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs",
-					"scs_identity": "4915550001"},
+					"scs_identity": "491719900001"},
 				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs",
-					"scs_identity": "4915550002"},
+					"scs_identity": "491719900002"},
 				map[string]any{"origin_host": "dra1.scs.example", "origin_realm": "scs.example", "kind": "agent",
 					"scs_origin_hosts": []any{"scs1.scs.example", "scs2.scs.example"}},
 			},
@@ -222,7 +222,7 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	want := PeerConfig{OriginHost: "dra1.scs.example", OriginRealm: "scs.example", Kind: PeerKindAgent,
 		SCSOriginHosts: []string{"scs1.scs.example", "scs2.scs.example"}}
-	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) || cfg.Tsp.Peers[1].SCSIdentity != "4915550002" {
+	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) || cfg.Tsp.Peers[1].SCSIdentity != "491719900002" {
 		t.Errorf("peers = %+v", cfg.Tsp.Peers)
 	}
 	if want := filepath.Join(dir, "data"); cfg.DataDir != want || cfg.StorePath() != filepath.Join(want, "mtciwf.db") {
@@ -339,13 +339,13 @@ func TestLoadConfigProblems(t *testing.T) {
 		}, "tsp.peers[0].origin_host", "own identity.origin_host"},
 		{"SCS without scs_identity", func(d map[string]any, _ string) { del(d, "tsp.peers.1.scs_identity") }, "tsp.peers[1].scs_identity", "is required for an scs"},
 		{"scs_identity empty", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "") }, "tsp.peers[0].scs_identity", "is required for an scs"},
-		{"scs_identity with plus", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "+4915550001") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
+		{"scs_identity with plus", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "+491719900001") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
 		{"scs_identity with dash", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "49-1555") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
 		{"scs_identity 16 digits", func(d map[string]any, _ string) {
-			set(d, "tsp.peers.0.scs_identity", "4915550001234567")
+			set(d, "tsp.peers.0.scs_identity", "491719900001234567")
 		}, "tsp.peers[0].scs_identity", "1 to 15 digits"},
-		{"scs_identity unquoted", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", 4915550001) }, "tsp.peers[0].scs_identity", `quote it ("4915550001")`},
-		{"scs_identity twice", func(d map[string]any, _ string) { set(d, "tsp.peers.1.scs_identity", "4915550001") }, "tsp.peers[1].scs_identity", "already the scs_identity of tsp.peers[0]"},
+		{"scs_identity unquoted", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", 491719900001) }, "tsp.peers[0].scs_identity", `quote it ("491719900001")`},
+		{"scs_identity twice", func(d map[string]any, _ string) { set(d, "tsp.peers.1.scs_identity", "491719900001") }, "tsp.peers[1].scs_identity", "already the scs_identity of tsp.peers[0]"},
 		{"agent with scs_identity", func(d map[string]any, _ string) { set(d, "tsp.peers.2.scs_identity", "4915550003") }, "tsp.peers[2].scs_identity", "an agent has no SCS-Identity"},
 		{"agent relays for unlisted SCS", func(d map[string]any, _ string) {
 			set(d, "tsp.peers.2.scs_origin_hosts.1", "scs3.scs.example")

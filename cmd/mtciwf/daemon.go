@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/fiorix/go-diameter/v4/diam/dict"
 	"go.uber.org/zap"
 
 	"github.com/mtciwf/mtciwf/diam"
@@ -52,23 +53,71 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(tsp
 		return fmt.Errorf("tsp.peers: %w", err)
 	}
 
-	tspDict, err := dictionaries.Tsp()
+	// Durable trigger state (step 7): opened before anything can accept a
+	// trigger; open triggers and owed reports survive restarts here.
+	store, err := iwf.OpenBoltStore(cfg.StorePath(), iwf.BoltOptions{})
 	if err != nil {
-		return fmt.Errorf("load Tsp dictionary: %w", err)
+		return fmt.Errorf("data_dir: %w", err)
 	}
+	defer store.Close()
+
+	identity := diam.Identity{
+		OriginHost:  cfg.Identity.OriginHost,
+		OriginRealm: cfg.Identity.OriginRealm,
+		// RFC 6733 8.16: a value that grows with each restart.
+		OriginStateID: uint32(time.Now().Unix()),
+		ProductName:   "mtciwf",
+	}
+	var scss []iwf.SCS
+	for _, p := range cfg.Tsp.Peers {
+		if p.Kind == PeerKindSCS {
+			scss = append(scss, iwf.SCS{OriginHost: p.OriginHost, Realm: p.OriginRealm, Identity: p.SCSIdentity})
+		}
+	}
+	// The core side: S6m to the HSS, T4 to the SMS-SC (steps 6 and 8).
+	hss, err := corePool("hss", cfg.HSS, identity, dictionaries.AppS6m, log)
+	if err != nil {
+		return err
+	}
+	smsc, err := corePool("smsc", cfg.SMSC.CoreConfig, identity, dictionaries.AppT4, log)
+	if err != nil {
+		return err
+	}
+	gw, err := iwf.New(iwf.Config{
+		Identity:        identity,
+		SCSs:            scss,
+		HSSRealm:        cfg.HSS.DestinationRealm,
+		SMSCRealm:       cfg.SMSC.DestinationRealm,
+		MaxPayloadBytes: cfg.Triggers.MaxPayloadBytes,
+		MaxValidity:     cfg.Triggers.MaxValidity,
+		DefaultValidity: cfg.Triggers.DefaultValidity,
+		RecallReplace:   cfg.SMSC.RecallReplace,
+		ExpiryGrace:     cfg.Triggers.ExpiryGrace,
+		ReportRetryMin:  cfg.Triggers.ReportRetryMin,
+		ReportRetryMax:  cfg.Triggers.ReportRetryMax,
+		Logger:          log.Named("iwf"),
+	}, store, hss, smsc)
+	if err != nil {
+		return fmt.Errorf("iwf: %w", err)
+	}
+	// The SMS-SC's delivery reports arrive on the T4 connections we dial.
+	smsc.SetHandler(gw.T4Handler())
+	hss.Start()
+	smsc.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.GracePeriod)
+		defer cancel()
+		hss.Close(ctx)
+		smsc.Close(ctx)
+	}()
+	tspDict := gw.TspDict()
 
 	srv := &diam.Server{
 		Config: diam.Config{
-			Identity: diam.Identity{
-				OriginHost:  cfg.Identity.OriginHost,
-				OriginRealm: cfg.Identity.OriginRealm,
-				// RFC 6733 8.16: a value that grows with each restart.
-				OriginStateID: uint32(time.Now().Unix()),
-				ProductName:   "mtciwf",
-			},
+			Identity: identity,
 			App:      diam.Application{ID: dictionaries.AppTsp, VendorID: dictionaries.VendorID3GPP, Dict: tspDict},
 			Limits:   diam.FrameLimits{MaxMessageSize: cfg.Tsp.MaxMessageSize, MaxDepth: cfg.Tsp.MaxAVPDepth, MaxAVPs: cfg.Tsp.MaxAVPs},
-			Handler:  iwf.NotEnabled(),
+			Handler:  gw,
 			Admitter: peers,
 
 			WatchdogInterval:   cfg.Tsp.WatchdogInterval,
@@ -85,10 +134,17 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(tsp
 		MaxConnectionsPerIP: cfg.Tsp.MaxConnectionsPerIP,
 	}
 
+	gw.SetSCSConns(srv)
 	l, err := net.Listen("tcp", cfg.Tsp.Listen)
 	if err != nil {
 		return fmt.Errorf("tsp.listen: %w", err)
 	}
+	// The outbox: delivery reports owed to SCSs (reloaded from the store
+	// after a restart) and the expiry sweep.
+	outboxCtx, stopOutbox := context.WithCancel(context.Background())
+	outboxDone := make(chan struct{})
+	go func() { defer close(outboxDone); gw.Run(outboxCtx) }()
+	defer func() { stopOutbox(); <-outboxDone }()
 	log.Info("Tsp listening (Diameter over TLS, mutual authentication)",
 		zap.String("addr", l.Addr().String()), zap.String("origin_host", cfg.Identity.OriginHost),
 		zap.Int("peers", len(cfg.Tsp.Peers)))
@@ -115,4 +171,44 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(tsp
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// corePool builds the pool of one core role from its config: ordered peers,
+// TLS per peer when configured (trust anchors from its ca_files only; the
+// certificate must name origin_host), plain TCP otherwise.
+func corePool(name string, cc CoreConfig, id diam.Identity, app uint32, log *zap.Logger) (*diam.Pool, error) {
+	var d *dict.Parser
+	var err error
+	switch app {
+	case dictionaries.AppS6m:
+		d, err = dictionaries.S6m()
+	default:
+		d, err = dictionaries.T4()
+	}
+	if err != nil {
+		return nil, err
+	}
+	var peers []diam.CorePeer
+	for i, p := range cc.Peers {
+		cp := diam.CorePeer{Host: p.OriginHost, Addr: p.Address}
+		if p.TLS != nil {
+			t, err := security.NewClientTLS(security.ClientTLSOptions{CertFile: p.TLS.CertFile, KeyFile: p.TLS.KeyFile,
+				RootCAFiles: p.TLS.CAFiles, ServerName: p.OriginHost})
+			if err != nil {
+				return nil, fmt.Errorf("%s.peers[%d].tls: %w", name, i, err)
+			}
+			cp.TLS = t
+		}
+		peers = append(peers, cp)
+	}
+	return diam.NewPool(diam.PoolConfig{
+		Name:  name,
+		Peers: peers,
+		Conn: diam.Config{
+			Identity: id,
+			App:      diam.Application{ID: app, VendorID: dictionaries.VendorID3GPP, Dict: d},
+			Logger:   log.Named(name),
+		},
+		RequestTimeout: cc.RequestTimeout,
+	}), nil
 }

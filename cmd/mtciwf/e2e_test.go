@@ -96,6 +96,7 @@ func startDaemon(t *testing.T, revoke ...string) *e2e {
 		{OriginHost: "revoked.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS},
 	}
 	cfg.Shutdown.GracePeriod = 5 * time.Second
+	cfg.DataDir = filepath.Join(dir, "data")
 
 	core, logs := observer.New(zap.DebugLevel)
 	e.logs = logs
@@ -186,7 +187,7 @@ func TestE2EGoodSCSAndDPROnShutdown(t *testing.T) {
 	if dwa, err := c.Watchdog(ctx); err != nil || dwa.Header.CommandCode != diam.CmdDeviceWatchdog {
 		t.Fatalf("DWR/DWA: %v", err)
 	}
-	// A Tsp request is answered honestly until triggering exists.
+	// A DAR without Device-Action asks for nothing: 5005 naming it.
 	d, _ := dictionaries.Tsp()
 	dar := godiam.NewRequest(8388639, dictionaries.AppTsp, d)
 	dar.NewAVP(avp.SessionID, avp.Mbit, 0, datatype.UTF8String("scs1.scs.example;1"))
@@ -201,9 +202,9 @@ func TestE2EGoodSCSAndDPROnShutdown(t *testing.T) {
 	}
 	rc, _ := daa.FindAVP(avp.ResultCode, 0)
 	em, _ := daa.FindAVP(avp.ErrorMessage, 0)
-	if rc == nil || uint32(rc.Data.(datatype.Unsigned32)) != diam.ResultUnableToComply || em == nil ||
-		!strings.Contains(string(em.Data.(datatype.UTF8String)), "device triggering is not enabled") {
-		t.Fatalf("DAA %v / %v, want 5012 with 'device triggering is not enabled'", rc, em)
+	if rc == nil || uint32(rc.Data.(datatype.Unsigned32)) != diam.ResultMissingAVP || em == nil ||
+		!strings.Contains(string(em.Data.(datatype.UTF8String)), "Device-Action") {
+		t.Fatalf("DAA %v / %v, want 5005 naming Device-Action", rc, em)
 	}
 
 	e.cancel() // what SIGTERM does in cli.go

@@ -50,7 +50,7 @@ func actionCommands(out io.Writer, f *connFlags) []*cobra.Command {
 		fl := cmd.Flags()
 		fl.StringVar(&a.externalID, "external-id", "", "device External-Identifier <local>@<domain> (or --msisdn)")
 		fl.StringVar(&a.msisdn, "msisdn", "", "device MSISDN, E.164 digits (or --external-id)")
-		fl.StringVar(&a.scsIdentity, "scs-identity", "4915550001", "our SCS-Identity (E.164 digits) as configured on the MTC-IWF")
+		fl.StringVar(&a.scsIdentity, "scs-identity", "491719900001", "our SCS-Identity (E.164 digits) as configured on the MTC-IWF")
 		fl.Uint32Var(&a.reference, "reference", 0, "Reference-Number (default: random)")
 		fl.BoolVar(&a.noWait, "no-wait", false, "do not wait for the delivery report")
 		fl.DurationVar(&a.reportTimeout, "report-timeout", 30*time.Second, "how long to wait for the delivery report")

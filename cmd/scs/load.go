@@ -42,7 +42,7 @@ func loadCommand(out, progress io.Writer, f *connFlags) *cobra.Command {
 	fl.IntVar(&l.concurrency, "concurrency", 64, "maximum DARs in flight")
 	fl.StringVar(&l.idPattern, "external-id-pattern", "ue%d@iot.example", "External-Identifier pattern; %d runs over 1..--ues")
 	fl.IntVar(&l.ues, "ues", 1, "number of distinct devices")
-	fl.StringVar(&l.scsIdentity, "scs-identity", "4915550001", "our SCS-Identity")
+	fl.StringVar(&l.scsIdentity, "scs-identity", "491719900001", "our SCS-Identity")
 	fl.StringVar(&l.payload, "payload", "wake-up", "payload")
 	fl.Uint32Var(&l.port, "port", 9000, "Application-Port-Identifier")
 	fl.DurationVar(&l.validity, "validity", time.Hour, "Validity-Time")

@@ -1,0 +1,129 @@
+package iwf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/mtciwf/mtciwf/diam/t4"
+	"github.com/mtciwf/mtciwf/diam/tsp"
+	"github.com/mtciwf/mtciwf/security"
+)
+
+// replaceOrRecall is the replace (Action-Type 4) and recall (3) procedure
+// (TS 23.682 5.2.2 / 5.2.3): Old-Reference-Number names an open trigger of
+// the same SCS; the SMS-SC is asked to replace or remove the pending message
+// (T4 Trigger-Action REPLACE/RECALL); DIAMETER_ERROR_TRIGGER_REPLACE_FAILURE,
+// _RECALL_FAILURE and _ORIGINAL_MESSAGE_NOT_PENDING map to 110/111/112.
+func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
+	da := &dar.DeviceAction
+	recall := da.ActionType == tsp.DeviceTriggerRecall
+	fail := tsp.StatusReplaceFail
+	action := t4.Replace
+	if recall {
+		fail, action = tsp.StatusRecallFail, t4.Recall
+	}
+
+	// Step 5: the SCS's identity and limits, as for a trigger.
+	scs, ok := g.scsFor(dar.OriginHost)
+	if !ok {
+		return tsp.StatusNotAuthorized, fmt.Sprintf("SCS %q has no configuration on this MTC-IWF", dar.OriginHost)
+	}
+	if status, reason := g.checkLimits(scs, da); status != tsp.StatusSuccess {
+		return status, reason
+	}
+	if !g.cfg.RecallReplace {
+		// Feature-Supported-In-Final-Target bit 0 was not offered: the SCS
+		// must not recall and must send a replace as a new trigger
+		// (TS 29.368 6.4.13).
+		return fail, "the SMS-SC of this MTC-IWF does not support recall or replace"
+	}
+	oldRef := *da.OldReferenceNumber
+	if !recall && oldRef == da.ReferenceNumber {
+		return fail, "a replacement needs a new Reference-Number"
+	}
+	unlockOld := g.refs.lock(refKey(scs.OriginHost, oldRef))
+	defer unlockOld()
+	old, err := g.store.Get(ctx, scs.OriginHost, oldRef)
+	if errors.Is(err, ErrNotFound) {
+		return fail, fmt.Sprintf("Old-Reference-Number %d names no open trigger of this SCS", oldRef)
+	} else if err != nil {
+		g.log.Error("store read failed", zap.Error(err))
+		return tsp.StatusTemporaryError, "temporary error: trigger state unavailable"
+	}
+	if old.State != TriggerAccepted {
+		// The SMS-SC already reported on it: nothing is pending any more.
+		return tsp.StatusOriginalMessageSent, fmt.Sprintf("trigger %d was already delivered or reported", oldRef)
+	}
+	if (da.ExternalIdentifier != "" && da.ExternalIdentifier != old.ExternalID) || (da.MSISDN != "" && da.MSISDN != old.MSISDN) {
+		return fail, fmt.Sprintf("the device named differs from the one of trigger %d", oldRef)
+	}
+	tx.imsi = security.MaskIMSI(old.IMSI)
+
+	if recall {
+		dtr := g.newDTR(scs, da, nil, old.IMSI, g.validity(da), action, &oldRef)
+		dtr.UserIdentifier.MSISDN = old.MSISDN
+		dtr.Payload = nil
+		status, reason, _ := g.submit(ctx, dtr, tx)
+		if status != tsp.StatusSuccess {
+			return status, reason
+		}
+		// Recalled: no delivery report is owed for it any more.
+		if err := g.store.CloseTrigger(ctx, scs.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
+			g.log.Error("recalled trigger not closed in the store", zap.Error(err))
+		}
+		return tsp.StatusSuccess, ""
+	}
+
+	// Replace: the new trigger goes through the HSS again (it is a new
+	// authorization) and is recorded before the SMS-SC is asked.
+	unlockNew := g.refs.lock(refKey(scs.OriginHost, da.ReferenceNumber))
+	defer unlockNew()
+	if _, err := g.store.Get(ctx, scs.OriginHost, da.ReferenceNumber); err == nil {
+		return fail, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
+	}
+	sia, status, reason := g.resolve(ctx, scs, da)
+	if status != tsp.StatusSuccess {
+		return status, reason
+	}
+	now := g.cfg.Now()
+	validity := g.validity(da)
+	rec := &Trigger{
+		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
+		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
+		IMSI: sia.IMSI(), SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
+		State: TriggerAccepted,
+	}
+	if td := da.TriggerData; td != nil {
+		if td.ApplicationPortIdentifier != nil {
+			rec.AppPort = *td.ApplicationPortIdentifier
+		}
+		if td.PriorityIndication != nil {
+			rec.Priority = uint8(*td.PriorityIndication)
+		}
+	}
+	if err := g.store.Create(ctx, rec); err != nil {
+		g.log.Error("store write failed: replace refused", zap.Error(err))
+		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"
+	}
+	dtr := g.newDTR(scs, da, sia, rec.IMSI, validity, action, &oldRef)
+	status, reason, smsc := g.submit(ctx, dtr, tx)
+	if status != tsp.StatusSuccess {
+		if err := g.store.CloseTrigger(ctx, rec.SCS, rec.Reference); err != nil {
+			g.log.Error("could not drop a refused replacement from the store", zap.Error(err))
+		}
+		return status, reason
+	}
+	rec.SMSC = smsc
+	if err := g.store.Update(ctx, rec); err != nil {
+		g.log.Warn("could not record the SMS-SC of a replacement", zap.Error(err))
+	}
+	// The old message is gone from the SMS-SC: its report will never come.
+	if err := g.store.CloseTrigger(ctx, scs.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
+		g.log.Error("replaced trigger not closed in the store", zap.Error(err))
+	}
+	g.Stats.Accepted.Add(1)
+	return tsp.StatusSuccess, ""
+}

@@ -1,0 +1,365 @@
+package iwf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	godiam "github.com/fiorix/go-diameter/v4/diam"
+	"go.uber.org/zap"
+
+	"github.com/mtciwf/mtciwf/diam"
+	"github.com/mtciwf/mtciwf/diam/core"
+	"github.com/mtciwf/mtciwf/diam/s6m"
+	"github.com/mtciwf/mtciwf/diam/t4"
+	"github.com/mtciwf/mtciwf/diam/tsp"
+	"github.com/mtciwf/mtciwf/security"
+)
+
+// ServeDiameter is the Tsp handler: every DAR that passed the transport
+// (steps 1-4 of DESIGN.md: TLS, CER binding, frame guard, dictionary) comes
+// here. It returns the DAA.
+func (g *Gateway) ServeDiameter(ctx context.Context, c *diam.Conn, req *godiam.Message) (*godiam.Message, error) {
+	if req.Header.CommandCode != tsp.CmdDeviceAction {
+		return g.errorAnswer(c, req, &diam.ProtocolError{Code: diam.ResultCommandUnsupported,
+			Reason: fmt.Sprintf("command %d is not a request an SCS sends", req.Header.CommandCode)})
+	}
+	// Step 4: typed request; missing or malformed AVPs are answered with
+	// 5005/5004 and Failed-AVP.
+	dar, perr := tsp.DecodeDAR(req)
+	if perr != nil {
+		return g.errorAnswer(c, req, perr)
+	}
+	tx := g.begin(dar)
+	var status tsp.RequestStatus
+	var reason string
+	switch dar.DeviceAction.ActionType {
+	case tsp.DeviceTriggerRequest:
+		status, reason = g.trigger(ctx, dar, tx)
+	case tsp.DeviceTriggerReplace, tsp.DeviceTriggerRecall:
+		status, reason = g.replaceOrRecall(ctx, dar, tx)
+	default:
+		status, reason = tsp.StatusPermanentError, fmt.Sprintf("Action-Type %s is not a request", dar.DeviceAction.ActionType)
+	}
+	return g.answer(c, req, dar, tx, status, reason)
+}
+
+// transaction carries what the one log line of a DAR needs.
+type transaction struct {
+	start time.Time
+	scs   string
+	ue    string // masked
+	imsi  string // masked, once known
+	diag  *tsp.MTCErrorDiagnostic
+}
+
+func (g *Gateway) begin(dar *tsp.DAR) *transaction {
+	tx := &transaction{start: g.cfg.Now(), scs: dar.OriginHost}
+	if id := dar.DeviceAction.ExternalIdentifier; id != "" {
+		tx.ue = security.MaskExternalID(id)
+	} else {
+		tx.ue = security.MaskMSISDN(dar.DeviceAction.MSISDN)
+	}
+	return tx
+}
+
+// trigger is the device-trigger procedure (TS 23.682 5.2.1, Action-Type 1),
+// DESIGN.md steps 5-9 in order.
+func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
+	da := &dar.DeviceAction
+	g.Stats.Triggers.Add(1)
+
+	// Step 5: what this SCS may ask (the policy engine of issue 4 goes
+	// here; for now the per-SCS identity and the global limits).
+	scs, ok := g.scsFor(dar.OriginHost)
+	if !ok {
+		return tsp.StatusNotAuthorized, fmt.Sprintf("SCS %q has no configuration on this MTC-IWF", dar.OriginHost)
+	}
+	if status, reason := g.checkLimits(scs, da); status != tsp.StatusSuccess {
+		return status, reason
+	}
+	unlock := g.refs.lock(refKey(scs.OriginHost, da.ReferenceNumber))
+	defer unlock()
+	if _, err := g.store.Get(ctx, scs.OriginHost, da.ReferenceNumber); err == nil {
+		return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
+	} else if !errors.Is(err, ErrNotFound) {
+		g.log.Error("store read failed", zap.Error(err))
+		return tsp.StatusTemporaryError, "temporary error: trigger state unavailable"
+	}
+
+	// Step 6: the HSS maps the identity to the IMSI, authorizes this SCS
+	// for this UE and names the serving nodes (TS 29.336 5.2).
+	sia, status, reason := g.resolve(ctx, scs, da)
+	if status != tsp.StatusSuccess {
+		return status, reason
+	}
+	imsi := sia.IMSI()
+	tx.imsi = security.MaskIMSI(imsi)
+	t4d := sia.T4()
+	if t4d != nil && t4d.HSSCause != nil && t4d.HSSCause.Has(s6m.AbsentSubscriber) {
+		// Absent subscriber: the SMS-SC stores the trigger and delivers it
+		// when the UE is back (TS 23.682 5.2.1), so we still submit.
+		g.log.Debug("HSS reports the subscriber absent; submitting for store and forward", zap.String("scs", scs.OriginHost))
+	}
+
+	// Step 7: the trigger is written durably before anything says it was
+	// accepted.
+	now := g.cfg.Now()
+	validity := g.validity(da)
+	rec := &Trigger{
+		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
+		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
+		IMSI: imsi, SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
+		State: TriggerAccepted,
+	}
+	if td := da.TriggerData; td != nil {
+		if td.ApplicationPortIdentifier != nil {
+			rec.AppPort = *td.ApplicationPortIdentifier
+		}
+		if td.PriorityIndication != nil {
+			rec.Priority = uint8(*td.PriorityIndication)
+		}
+	}
+	if err := g.store.Create(ctx, rec); err != nil {
+		if errors.Is(err, ErrDuplicate) {
+			return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
+		}
+		g.log.Error("store write failed: trigger refused", zap.Error(err))
+		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"
+	}
+
+	// Step 8: submit to the SMS-SC.
+	dtr := g.newDTR(scs, da, sia, imsi, validity, t4.Trigger, nil)
+	status, reason, smsc := g.submit(ctx, dtr, tx)
+	if status != tsp.StatusSuccess {
+		if err := g.store.CloseTrigger(ctx, rec.SCS, rec.Reference); err != nil {
+			g.log.Error("could not drop a refused trigger from the store", zap.Error(err))
+		}
+		return status, reason
+	}
+	rec.SMSC = smsc
+	if err := g.store.Update(ctx, rec); err != nil {
+		// The trigger is accepted by the SMS-SC and stored; only the SMS-SC
+		// name is missing, which nothing depends on.
+		g.log.Warn("could not record the SMS-SC of an accepted trigger", zap.Error(err))
+	}
+	g.Stats.Accepted.Add(1)
+	return tsp.StatusSuccess, ""
+}
+
+// checkLimits applies the checks that need no policy engine: SCS-Identity
+// (103), payload size (101), validity (104).
+func (g *Gateway) checkLimits(scs SCS, da *tsp.DeviceAction) (tsp.RequestStatus, string) {
+	if da.SCSIdentity != "" && da.SCSIdentity != scs.Identity {
+		return tsp.StatusInvSCSID, fmt.Sprintf("SCS-Identity %s is not the identity configured for %s", da.SCSIdentity, scs.OriginHost)
+	}
+	if td := da.TriggerData; td != nil && len(td.Payload) > g.cfg.MaxPayloadBytes {
+		return tsp.StatusInvPayload, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(td.Payload), g.cfg.MaxPayloadBytes)
+	}
+	if da.ValidityTime != nil && time.Duration(*da.ValidityTime)*time.Second > g.cfg.MaxValidity {
+		return tsp.StatusInvPeriod, fmt.Sprintf("Validity-Time %d s exceeds the limit of %d s", *da.ValidityTime, int64(g.cfg.MaxValidity/time.Second))
+	}
+	return tsp.StatusSuccess, ""
+}
+
+func (g *Gateway) validity(da *tsp.DeviceAction) time.Duration {
+	if da.ValidityTime != nil {
+		return time.Duration(*da.ValidityTime) * time.Second
+	}
+	return g.cfg.DefaultValidity
+}
+
+// resolve sends the SIR (TS 29.336 5.2.1.3) and maps its result.
+func (g *Gateway) resolve(ctx context.Context, scs SCS, da *tsp.DeviceAction) (*s6m.SIA, tsp.RequestStatus, string) {
+	svc := s6m.DeviceTrigger
+	sir := s6m.SIR{
+		Routing:        core.Routing{OriginHost: g.cfg.Identity.OriginHost, OriginRealm: g.cfg.Identity.OriginRealm, DestinationRealm: g.cfg.HSSRealm},
+		UserIdentifier: core.UserIdentifier{ExternalIdentifier: da.ExternalIdentifier, MSISDN: da.MSISDN},
+		ServiceID:      &svc,
+		SCSIdentity:    scs.Identity,
+		Flags:          s6m.S6mIndicator, // the request comes over S6m from an MTC-IWF (TS 29.336 6.4.10)
+	}
+	smea := core.InternationalSMEAddress(scs.Identity)
+	params := &s6m.ServiceParameters{T4Parameters: &s6m.T4Parameters{SMRPSMEA: &smea}}
+	if td := da.TriggerData; td != nil {
+		params.T4Parameters.PriorityIndication = td.PriorityIndication
+		params.ApplicationPortIdentifier = td.ApplicationPortIdentifier
+	}
+	sir.ServiceParameters = params
+	m, err := sir.Message(g.s6mDict)
+	if err != nil {
+		g.log.Error("cannot build SIR", zap.Error(err))
+		return nil, tsp.StatusTemporaryError, "internal error building the HSS request"
+	}
+	ans, _, err := g.hss.Request(ctx, m)
+	if err != nil {
+		return nil, tsp.StatusTemporaryError, "HSS not reachable: " + errText(err)
+	}
+	sia, perr := s6m.DecodeSIA(ans)
+	if perr != nil {
+		return nil, tsp.StatusTemporaryError, "unreadable HSS answer: " + perr.Reason
+	}
+	if st := tsp.RequestStatusFromS6m(sia.Result); st != tsp.StatusSuccess {
+		return nil, st, "HSS: " + sia.Result.String()
+	}
+	if sia.IMSI() == "" {
+		return nil, tsp.StatusTemporaryError, "HSS answer carries no IMSI"
+	}
+	return sia, tsp.StatusSuccess, ""
+}
+
+// newDTR builds the T4 Device-Trigger-Request (TS 29.337 5.2.1.3).
+func (g *Gateway) newDTR(scs SCS, da *tsp.DeviceAction, sia *s6m.SIA, imsi string, validity time.Duration,
+	action t4.TriggerAction, oldRef *uint32) *t4.DTR {
+	ref := da.ReferenceNumber
+	vt := uint32(validity / time.Second)
+	dtr := &t4.DTR{
+		Routing:            core.Routing{OriginHost: g.cfg.Identity.OriginHost, OriginRealm: g.cfg.Identity.OriginRealm, DestinationRealm: g.cfg.SMSCRealm},
+		UserIdentifier:     core.UserIdentifier{IMSI: imsi, MSISDN: msisdnOf(sia, da)},
+		SMRPSMEA:           core.InternationalSMEAddress(scs.Identity),
+		ReferenceNumber:    &ref,
+		ValidityTime:       &vt,
+		OldReferenceNumber: oldRef,
+		TriggerAction:      &action,
+	}
+	if td := da.TriggerData; td != nil {
+		dtr.Payload = td.Payload
+		dtr.PriorityIndication = td.PriorityIndication
+		dtr.ApplicationPortIdentifier = td.ApplicationPortIdentifier
+	}
+	if sia != nil {
+		if t := sia.T4(); t != nil {
+			dtr.ServingNode = t.ServingNode
+			dtr.AdditionalServingNodes = t.AdditionalServingNodes
+		}
+	}
+	return dtr
+}
+
+func msisdnOf(sia *s6m.SIA, da *tsp.DeviceAction) string {
+	if sia != nil {
+		for _, u := range sia.UserIdentifiers {
+			if u.MSISDN != "" {
+				return u.MSISDN
+			}
+		}
+	}
+	return da.MSISDN
+}
+
+// submit sends the DTR and maps the DTA (TS 29.337 7, reference 1.5).
+func (g *Gateway) submit(ctx context.Context, dtr *t4.DTR, tx *transaction) (tsp.RequestStatus, string, string) {
+	m, err := dtr.Message(g.t4Dict)
+	if err != nil {
+		g.log.Error("cannot build DTR", zap.Error(err))
+		return tsp.StatusTemporaryError, "internal error building the SMS-SC request", ""
+	}
+	ans, conn, err := g.smsc.Request(ctx, m)
+	if err != nil {
+		return tsp.StatusTemporaryError, "SMS-SC not reachable: " + errText(err), ""
+	}
+	dta, perr := t4.DecodeDTA(ans)
+	if perr != nil {
+		return tsp.StatusTemporaryError, "unreadable SMS-SC answer: " + perr.Reason, ""
+	}
+	tx.diag = dta.MTCErrorDiagnostic
+	if st := tsp.RequestStatusFromT4(dta.Result); st != tsp.StatusSuccess {
+		return st, "SMS-SC: " + dta.Result.String(), ""
+	}
+	smsc := ""
+	if b := conn.Binding(); b != nil {
+		smsc = b.OriginHost
+	}
+	return tsp.StatusSuccess, "", smsc
+}
+
+func errText(err error) string {
+	switch {
+	case errors.Is(err, diam.ErrNoPeer):
+		return "no peer is up"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer in time"
+	}
+	return err.Error()
+}
+
+// answer builds the DAA (step 9) from a typed struct that cannot hold an
+// IMSI, runs the egress check, and writes the transaction's log line.
+func (g *Gateway) answer(c *diam.Conn, req *godiam.Message, dar *tsp.DAR, tx *transaction,
+	status tsp.RequestStatus, reason string) (*godiam.Message, error) {
+	da := &dar.DeviceAction
+	st := status
+	daa := tsp.DAA{
+		Result:       core.ResultCode(diam.ResultSuccess), // Request-Status carries the outcome (reference 1.6)
+		ErrorMessage: reason,
+		DeviceNotification: &tsp.DeviceNotification{
+			ExternalIdentifier: da.ExternalIdentifier,
+			MSISDN:             da.MSISDN,
+			SCSIdentity:        da.SCSIdentity,
+			ReferenceNumber:    da.ReferenceNumber,
+			ActionType:         da.ActionType,
+			RequestStatus:      &st,
+			MTCErrorDiagnostic: tx.diag,
+		},
+	}
+	if td := da.TriggerData; td != nil {
+		daa.DeviceNotification.ApplicationPortIdentifier = td.ApplicationPortIdentifier
+	}
+	if g.cfg.RecallReplace {
+		f := tsp.FeatureRecallReplace
+		daa.FeatureSupportedInFinalTarget = &f
+	}
+	m, err := daa.Answer(req, c.Identity())
+	if err == nil {
+		err = g.egress(m)
+	}
+	latency := g.cfg.Now().Sub(tx.start)
+	fields := []zap.Field{zap.String("scs", tx.scs), zap.Stringer("action", da.ActionType),
+		zap.Uint32("reference", da.ReferenceNumber), zap.Stringer("request_status", status),
+		zap.Duration("latency", latency), zap.String("ue", tx.ue)}
+	if tx.imsi != "" {
+		fields = append(fields, zap.String("imsi", tx.imsi))
+	}
+	if reason != "" {
+		fields = append(fields, zap.String("reason", reason))
+	}
+	if err != nil {
+		g.log.Error("DAA not sent", append(fields, zap.Error(err))...)
+		return nil, err
+	}
+	g.log.Info("device action", fields...)
+	return m, nil
+}
+
+// errorAnswer answers a DAR that could not be decoded (5005/5004 with
+// Failed-AVP) in the DAA shape, through the egress check.
+func (g *Gateway) errorAnswer(c *diam.Conn, req *godiam.Message, pe *diam.ProtocolError) (*godiam.Message, error) {
+	g.log.Info("device action refused", zap.String("scs", originHost(req)), zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
+	m, err := tsp.ErrorAnswer(req, pe, c.Identity())
+	if err != nil {
+		return nil, err
+	}
+	if err := tsp.CheckEgress(m, g.tspDict); err != nil {
+		// The Failed-AVP copied something the SCS may not get back (e.g.
+		// a User-Name it sent): answer without it.
+		pe2 := *pe
+		pe2.FailedAVP = nil
+		if m, err = tsp.ErrorAnswer(req, &pe2, c.Identity()); err != nil {
+			return nil, err
+		}
+		if err := g.egress(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func originHost(m *godiam.Message) string {
+	for _, a := range m.AVP {
+		if a != nil && a.Code == 264 && a.VendorID == 0 {
+			return fmt.Sprint(a.Data)
+		}
+	}
+	return ""
+}

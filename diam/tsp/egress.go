@@ -113,7 +113,7 @@ func (w *egressWalker) level(avps []*godiam.AVP, rules, extra []*dict.Rule, path
 		return &EgressError{Command: w.cmd, Path: path, AVP: "-", Reason: fmt.Sprintf("nests deeper than %d levels", egressMaxDepth)}
 	}
 	var countBuf [32]int
-	counts := countBuf[:0]
+	var counts []int
 	if n := len(rules) + len(extra); n <= len(countBuf) {
 		counts = countBuf[:n]
 	} else {

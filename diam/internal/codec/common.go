@@ -398,6 +398,7 @@ func FinishAnswer(b *Builder, req *godiam.Message, res core.Result) (*godiam.Mes
 		flags |= godiam.ErrorFlag
 	}
 	ans := godiam.NewMessage(h.CommandCode, flags, h.ApplicationID, h.HopByHopID, h.EndToEndID, req.Dictionary())
+	ans.AVP = make([]*godiam.AVP, 0, len(b.AVPs)+2)
 	for _, a := range b.AVPs {
 		ans.AddAVP(a)
 	}
@@ -423,6 +424,7 @@ func FinishRequest(b *Builder, cmd Command, d *dict.Parser) (*godiam.Message, er
 		return nil, fmt.Errorf("%s: the dictionary does not define command %d in application %d", cmd.Req(), cmd.Code, cmd.App)
 	}
 	m := NewRequest(cmd.Code, cmd.App, d)
+	m.AVP = make([]*godiam.AVP, 0, len(b.AVPs))
 	for _, a := range b.AVPs {
 		m.AddAVP(a)
 	}

@@ -81,6 +81,9 @@ type Builder struct {
 // Add appends a.
 func (b *Builder) Add(a *godiam.AVP) {
 	if b.Err == nil && a != nil {
+		if b.AVPs == nil {
+			b.AVPs = make([]*godiam.AVP, 0, 8) // one allocation for most levels
+		}
 		b.AVPs = append(b.AVPs, a)
 	}
 }

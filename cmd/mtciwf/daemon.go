@@ -23,9 +23,17 @@ func serve(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	return runDaemon(ctx, cfg, log, nil)
 }
 
-// runDaemon is serve with a hook that receives the bound Tsp address once the
-// daemon accepts connections (tests listen on port 0).
-func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(tsp net.Addr)) error {
+// running is what a started daemon exposes to its tests.
+type running struct {
+	TspAddr   net.Addr
+	Store     iwf.Store
+	HSS, SMSC *diam.Pool
+	Gateway   *iwf.Gateway
+}
+
+// runDaemon is serve with a hook that receives the running daemon once it
+// accepts connections (tests listen on port 0).
+func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*running)) error {
 	// The wiring follows DESIGN.md's request path: 1 transport (TLS profile,
 	// revocation), 2 capabilities exchange (peer table), 3 frame guard and
 	// bindings (diam), 4 decode/validate (dictionary), then the procedure.
@@ -151,7 +159,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(tsp
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	if ready != nil {
-		ready(l.Addr())
+		ready(&running{TspAddr: l.Addr(), Store: store, HSS: hss, SMSC: smsc, Gateway: gw})
 	}
 
 	select {

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -36,6 +37,7 @@ type e2e struct {
 	done    chan error
 	crlPath string
 	leaves  map[string]*devpki.Leaf
+	run     *running
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
@@ -47,6 +49,12 @@ func writeFile(t *testing.T, path string, b []byte) {
 
 // startDaemon writes a PKI, a config pointing at it, and runs the daemon.
 func startDaemon(t *testing.T, revoke ...string) *e2e {
+	t.Helper()
+	return startDaemonWith(t, nil, revoke...)
+}
+
+// startDaemonWith is startDaemon with a last word on the config.
+func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	t.Helper()
 	dir := t.TempDir()
 	ca, err := devpki.NewCA("e2e CA")
@@ -97,16 +105,20 @@ func startDaemon(t *testing.T, revoke ...string) *e2e {
 	}
 	cfg.Shutdown.GracePeriod = 5 * time.Second
 	cfg.DataDir = filepath.Join(dir, "data")
+	if mod != nil {
+		mod(cfg)
+	}
 
 	core, logs := observer.New(zap.DebugLevel)
 	e.logs = logs
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
-	ready := make(chan net.Addr, 1)
-	go func() { e.done <- runDaemon(ctx, cfg, zap.New(core), func(a net.Addr) { ready <- a }) }()
+	ready := make(chan *running, 1)
+	go func() { e.done <- runDaemon(ctx, cfg, zap.New(core), func(r *running) { ready <- r }) }()
 	select {
-	case a := <-ready:
-		e.addr = a.String()
+	case r := <-ready:
+		e.addr = r.TspAddr.String()
+		e.run = r
 	case err := <-e.done:
 		t.Fatalf("daemon did not start: %v", err)
 	case <-time.After(10 * time.Second):
@@ -156,13 +168,7 @@ func (e *e2e) logged(parts ...string) bool {
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, l := range e.logs.All() {
-			s := l.Message
-			for _, f := range l.Context {
-				s += " " + f.String
-				if err, ok := f.Interface.(error); ok {
-					s += " " + err.Error()
-				}
-			}
+			s := l.Message + " " + fmt.Sprint(l.ContextMap())
 			ok := true
 			for _, p := range parts {
 				ok = ok && strings.Contains(s, p)

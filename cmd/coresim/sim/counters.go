@@ -18,9 +18,11 @@ type Counters struct {
 	DTRReceived uint64            `json:"dtr_received"`
 	DTRActions  map[string]uint64 `json:"dtr_actions"`
 	DTAResults  map[string]uint64 `json:"dta_results"`
-	// DRRSent counts DRRs written, retransmissions included; DRRRetries the
-	// retransmissions alone; DRRAbandoned the reports given up after the last
-	// attempt; DRROutcomes the reports by delivery outcome (first attempt only).
+	// DRRSent counts DRRs written, repeats included; DRRRetries the repeats
+	// alone (retransmissions with the T bit after no answer, new DRRs after a
+	// DRA asking for another try); DRRAbandoned the reports given up after
+	// the last attempt; DRROutcomes the reports by delivery outcome (once
+	// per report).
 	DRRSent      uint64            `json:"drr_sent"`
 	DRRRetries   uint64            `json:"drr_retries"`
 	DRRAbandoned uint64            `json:"drr_abandoned"`

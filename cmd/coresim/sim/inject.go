@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mtciwf/mtciwf/diam/s6m"
+	"github.com/mtciwf/mtciwf/diam/t4"
 )
 
 // Target is what an injected failure applies to.
@@ -32,23 +35,12 @@ const (
 // Result-Codes (RFC 6733 7.1).
 var injectableResults = map[Target][]uint32{
 	// TS 29.336 6.3.3 (reference 3gpp-mtc.md 2.4).
-	TargetHSS: {ExpUserUnknown, ExpUnauthorizedRequestingEntity, ExpUnauthorizedService, resultTooBusy, resultUnableToComply},
+	TargetHSS: {s6m.ErrorUserUnknown, s6m.ErrorUnauthorizedRequestingEntity, s6m.ErrorUnauthorizedService,
+		resultTooBusy, resultUnableToComply},
 	// TS 29.337 7.3 (reference 3gpp-mtc.md 3.4).
-	TargetSMSC: {ExpUserUnknown, ExpInvalidSMEAddress, ExpSCCongestion, ExpTriggerReplaceFailure,
-		ExpTriggerRecallFailure, ExpOriginalMessageNotPending, resultTooBusy, resultUnableToComply},
+	TargetSMSC: {t4.ErrorUserUnknown, t4.ErrorInvalidSMEAddress, t4.ErrorSCCongestion, t4.ErrorTriggerReplaceFailure,
+		t4.ErrorTriggerRecallFailure, t4.ErrorOriginalMessageNotPending, resultTooBusy, resultUnableToComply},
 }
-
-// Experimental-Result-Code values the simulator sends (vendor 10415).
-const (
-	ExpUserUnknown                  = 5001 // DIAMETER_ERROR_USER_UNKNOWN (S6m and T4)
-	ExpUnauthorizedRequestingEntity = 5510 // S6m
-	ExpUnauthorizedService          = 5511 // S6m
-	ExpInvalidSMEAddress            = 5530 // T4
-	ExpSCCongestion                 = 5531 // T4
-	ExpTriggerReplaceFailure        = 5533 // T4
-	ExpTriggerRecallFailure         = 5534 // T4
-	ExpOriginalMessageNotPending    = 5535 // T4
-)
 
 const (
 	resultSuccess        = 2001

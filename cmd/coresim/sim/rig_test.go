@@ -108,9 +108,13 @@ func clientConfig(t *testing.T, app uint32, h diam.Handler) diam.Config {
 }
 
 func (r *rig) dial(addr string, cfg diam.Config, tlsCfg *tls.Config) (*diam.Conn, error) {
+	return r.dialOpts(addr, cfg, diam.DialOptions{TLSConfig: tlsCfg})
+}
+
+func (r *rig) dialOpts(addr string, cfg diam.Config, o diam.DialOptions) (*diam.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return diam.Dial(ctx, "tcp", addr, cfg, diam.DialOptions{TLSConfig: tlsCfg})
+	return diam.Dial(ctx, "tcp", addr, cfg, o)
 }
 
 // dialHSS connects as the MTC-IWF to the HSS.
@@ -127,7 +131,12 @@ func (r *rig) dialHSS() *diam.Conn {
 // dialSMSC connects as the MTC-IWF to the SMS-SC; h serves the DRRs.
 func (r *rig) dialSMSC(h diam.Handler) *diam.Conn {
 	r.t.Helper()
-	c, err := r.dial(r.smscAddr, clientConfig(r.t, dictionaries.AppT4, h), nil)
+	return r.dialSMSCWith(h, diam.DialOptions{})
+}
+
+func (r *rig) dialSMSCWith(h diam.Handler, o diam.DialOptions) *diam.Conn {
+	r.t.Helper()
+	c, err := r.dialOpts(r.smscAddr, clientConfig(r.t, dictionaries.AppT4, h), o)
 	if err != nil {
 		r.t.Fatalf("dial SMS-SC: %v", err)
 	}

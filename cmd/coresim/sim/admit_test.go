@@ -1,10 +1,12 @@
 package sim_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mtciwf/mtciwf/cmd/coresim/sim"
 	"github.com/mtciwf/mtciwf/diam"
@@ -96,5 +98,33 @@ func TestTLSCertificateMustNameTheEndpoint(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), `does not name "smsc.operator.example"`) {
 		t.Fatalf("one certificate for both endpoints naming only the HSS: %v", err)
+	}
+}
+
+// TestStartContextCloses: ending Start's context stops the simulator as
+// Close does (DPR to the peers).
+func TestStartContextCloses(t *testing.T) {
+	s, err := sim.New(sim.Config{HSS: sim.Endpoint{Listen: "127.0.0.1:0"}, SMSC: sim.Endpoint{Listen: "127.0.0.1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	hss, _, err := s.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Start(ctx); err == nil {
+		t.Error("second Start accepted")
+	}
+	r := &rig{t: t, sim: s, hssAddr: hss.String()}
+	c := r.dialHSS()
+	cancel()
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("peer still connected after the context ended")
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after the context ended: %v", err)
 	}
 }

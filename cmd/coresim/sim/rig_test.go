@@ -55,7 +55,6 @@ type rig struct {
 	hssAddr  string
 	smscAddr string
 	logs     *observer.ObservedLogs
-	pki      *testPKI // nil on plain TCP
 }
 
 func newRig(t *testing.T, mutate func(*sim.Config)) *rig {

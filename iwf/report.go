@@ -61,8 +61,13 @@ func (g *Gateway) sweepExpired(ctx context.Context) {
 	now := g.cfg.Now()
 	list, err := g.store.Expired(ctx, now.Add(-g.cfg.ExpiryGrace), outboxBatch)
 	if err != nil {
+		// A corrupt record is reported with the readable ones: one bad
+		// record must not stop every other trigger's report.
 		g.log.Error("expiry sweep: store", zap.Error(err))
-		return
+		var ce *CorruptError
+		if !errors.As(err, &ce) {
+			return
+		}
 	}
 	for _, t := range list {
 		t.State = TriggerReported
@@ -83,7 +88,10 @@ func (g *Gateway) flushOutbox(ctx context.Context) {
 	list, err := g.store.Pending(ctx, g.cfg.Now(), outboxBatch)
 	if err != nil {
 		g.log.Error("outbox: store", zap.Error(err))
-		return
+		var ce *CorruptError
+		if !errors.As(err, &ce) {
+			return
+		}
 	}
 	sem := make(chan struct{}, outboxWorkers)
 	var wg sync.WaitGroup

@@ -38,6 +38,7 @@ type e2e struct {
 	crlPath string
 	leaves  map[string]*devpki.Leaf
 	run     *running
+	book    *reportBook // delivery reports received by this test's SCS clients
 }
 
 func writeFile(t *testing.T, path string, b []byte) {

@@ -87,19 +87,31 @@ func startGateway(t *testing.T, hssAddrs []string, smscAddr string, mod func(*Co
 // scsClient is an SCS on Tsp that records every message the daemon sends
 // it, and answers DNRs.
 type scsClient struct {
-	t       *testing.T
-	conn    *diam.Conn
+	t    *testing.T
+	conn *diam.Conn
+	*reportBook
+}
+
+// reportBook holds the delivery reports an SCS received, across its
+// reconnections (one per daemon under test).
+type reportBook struct {
 	mu      sync.Mutex
 	reports map[uint32][]tsp.DeliveryOutcome
 	seen    []*godiam.Message // every message from the daemon
-	dict    *dictsT
+	// e2e holds the End-to-End ids of the DNRs received: like any SCS doing
+	// RFC 6733 5.5.4 duplicate detection, a retransmission (T flag, same
+	// End-to-End id, possibly on a new connection) is acknowledged again but
+	// is not a second report.
+	e2e        map[uint32]bool
+	duplicates int
 }
-
-type dictsT struct{}
 
 func (e *e2e) scs(t *testing.T, name string) *scsClient {
 	t.Helper()
-	c := &scsClient{t: t, reports: map[uint32][]tsp.DeliveryOutcome{}}
+	if e.book == nil {
+		e.book = &reportBook{reports: map[uint32][]tsp.DeliveryOutcome{}, e2e: map[uint32]bool{}}
+	}
+	c := &scsClient{t: t, reportBook: e.book}
 	d, _ := dictionaries.Tsp()
 	cfg := diam.Config{
 		Identity: diam.Identity{OriginHost: name + ".scs.example", OriginRealm: "scs.example", ProductName: "e2e-scs"},
@@ -112,7 +124,15 @@ func (e *e2e) scs(t *testing.T, name string) *scsClient {
 				return conn.NewErrorAnswer(req, perr.Code, perr.Reason), nil
 			}
 			c.mu.Lock()
-			c.reports[dnr.DeviceNotification.ReferenceNumber] = append(c.reports[dnr.DeviceNotification.ReferenceNumber], *dnr.DeviceNotification.DeliveryOutcome)
+			if c.e2e[req.Header.EndToEndID] {
+				if req.Header.CommandFlags&godiam.RetransmittedFlag == 0 {
+					t.Errorf("DNR %d repeated without the T flag", dnr.DeviceNotification.ReferenceNumber)
+				}
+				c.duplicates++
+			} else {
+				c.e2e[req.Header.EndToEndID] = true
+				c.reports[dnr.DeviceNotification.ReferenceNumber] = append(c.reports[dnr.DeviceNotification.ReferenceNumber], *dnr.DeviceNotification.DeliveryOutcome)
+			}
 			c.mu.Unlock()
 			return (&tsp.DNA{Result: core.ResultCode(diam.ResultSuccess)}).Answer(req, conn.Identity())
 		}),

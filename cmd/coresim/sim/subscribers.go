@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mtciwf/mtciwf/diam/core"
 )
 
 // File is the subscriber file (configs/subscribers.yaml is the commented
@@ -235,15 +237,9 @@ func (n ServingNode) validate() error {
 	return nil
 }
 
-// checkExternalID enforces "<local-id>@<domain-id>", neither part empty nor
-// holding another "@" (TS 23.682 4.6.2).
-func checkExternalID(e string) error {
-	local, domain, ok := strings.Cut(e, "@")
-	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
-		return fmt.Errorf("external identifier %q: want <local-id>@<domain-id> (TS 23.682 4.6.2)", e)
-	}
-	return nil
-}
+// checkExternalID enforces "<local-id>@<domain-id>" as the typed messages
+// do (TS 23.682 4.6.2), so a file cannot hold an identity no SIR can carry.
+func checkExternalID(e string) error { return core.CheckExternalIdentifier(e) }
 
 // extKey compares external identifiers with the domain case-folded (it is a
 // domain name) and the local part as given.

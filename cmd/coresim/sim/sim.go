@@ -298,7 +298,9 @@ func (s *Sim) Close() error {
 	default:
 	}
 	close(s.closeDone)
-	s.log.Info("coresim stopped")
+	if started {
+		s.log.Info("coresim stopped")
+	}
 	return s.closeErr
 }
 

@@ -62,6 +62,15 @@ type gateway struct {
 func startGateway(t *testing.T, hssAddrs []string, smscAddr string, mod func(*Config)) *gateway {
 	t.Helper()
 	g := &gateway{}
+	t.Cleanup(func() {
+		// DESIGN.md step 9: the egress check must never have to refuse
+		// anything the procedures built.
+		if g.e2e != nil && g.run != nil {
+			if n := g.run.Gateway.Stats.EgressRefusals.Load(); n != 0 {
+				t.Errorf("%d Tsp messages refused by the egress check", n)
+			}
+		}
+	})
 	g.e2e = startDaemonWith(t, func(cfg *Config) {
 		cfg.Tsp.Peers = []PeerConfig{
 			{OriginHost: "scs1.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS, SCSIdentity: "491719900001"},
@@ -449,3 +458,25 @@ func TestReportWaitsForDisconnectedSCS(t *testing.T) {
 
 var _ = zap.NewNop
 var _ = observer.New
+
+func TestTriggerExpiresWithoutReport(t *testing.T) {
+	coreSim, hss, smsc := startCore(t, 50*time.Millisecond)
+	g := startGateway(t, []string{hss}, smsc, func(cfg *Config) { cfg.Triggers.ExpiryGrace = 100 * time.Millisecond })
+	c := g.scs(t, "scs1")
+	// The SMS-SC takes the trigger but never reports it.
+	if err := coreSim.Inject(sim.Injection{Target: sim.TargetDelivery, Drop: true, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if st, msg := c.send(trig{extID: "meter-1@iot.example.com", ref: 51, validity: 1}); st != tsp.StatusSuccess {
+		t.Fatalf("trigger: %s (%s)", st, msg)
+	}
+	if o := c.waitReport(51); o != tsp.OutcomeExpired {
+		t.Fatalf("outcome %s, want EXPIRED", o)
+	}
+	if g.run.Gateway.Stats.Expired.Load() != 1 {
+		t.Errorf("expired count %d", g.run.Gateway.Stats.Expired.Load())
+	}
+	if n := g.run.Gateway.Stats.EgressRefusals.Load(); n != 0 {
+		t.Errorf("%d Tsp messages refused by the egress check", n)
+	}
+}

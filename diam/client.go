@@ -76,8 +76,7 @@ func Dial(ctx context.Context, network, addr string, cfg Config, o DialOptions) 
 	cer := newCER(&cfgp.Identity, &cfgp.App, nc.LocalAddr())
 	cctx, cancel := context.WithTimeout(ctx, cfgp.CERTimeout)
 	defer cancel()
-	cea, err := c.Request(cctx, cer)
-	if err != nil {
+	if _, err := c.Request(cctx, cer); err != nil {
 		c.closeWith(fmt.Errorf("CER: %w", err))
 		if errors.Is(err, ErrConnClosed) {
 			// With TLS 1.3 a refused client certificate only shows on the
@@ -86,29 +85,42 @@ func Dial(ctx context.Context, network, addr string, cfg Config, o DialOptions) 
 		}
 		return nil, fmt.Errorf("CER to %s: %w", addr, err)
 	}
+	// The read loop already judged the CEA (acceptCEA) before reading
+	// anything after it; here we only report its verdict.
+	if c.ceaErr != nil {
+		c.closeWith(fmt.Errorf("CEA: %w", c.ceaErr))
+		return nil, c.ceaErr
+	}
+	go c.watchdog()
+	return c, nil
+}
+
+// acceptCEA judges the CEA in the read loop, before the next frame is read,
+// so that a request the peer sends right behind its CEA (a DRR, a DNR)
+// finds the connection open and bound (RFC 6733 5.6: I-Rcv-CEA -> I-Open).
+// On success it binds the peer and opens the connection; the error is what
+// Dial returns.
+func (c *Conn) acceptCEA(cea *godiam.Message) error {
 	code, _ := uint32AVP(cea, avp.ResultCode)
 	if code != ResultSuccess {
-		c.closeWith(fmt.Errorf("CEA %d", code))
-		return nil, &CEAError{ResultCode: code, ErrorMessage: stringAVP(cea, avp.ErrorMessage), OriginHost: stringAVP(cea, avp.OriginHost)}
+		return &CEAError{ResultCode: code, ErrorMessage: stringAVP(cea, avp.ErrorMessage), OriginHost: stringAVP(cea, avp.OriginHost)}
 	}
 	caps := readCapabilities(cea)
-	if !caps.offers(cfgp.App.ID) {
-		c.closeWith(errors.New("no common application in CEA"))
-		return nil, fmt.Errorf("CEA from %q does not offer application %d", caps.originHost, cfgp.App.ID)
+	if !caps.offers(c.cfg.App.ID) {
+		return fmt.Errorf("CEA from %q does not offer application %d", caps.originHost, c.cfg.App.ID)
 	}
 	// Bind the answering peer's Origin-Host to its certificate, as we
 	// require of peers that connect to us.
 	if c.tlsCS != nil && len(c.tlsCS.PeerCertificates) > 0 {
 		if !slices.Contains(c.tlsCS.PeerCertificates[0].DNSNames, caps.originHost) {
-			c.closeWith(errors.New("CEA Origin-Host not in certificate"))
-			return nil, fmt.Errorf("CEA Origin-Host %q is not a dNSName of the server certificate %v", caps.originHost, c.tlsCS.PeerCertificates[0].DNSNames)
+			return fmt.Errorf("CEA Origin-Host %q is not a dNSName of the server certificate %v", caps.originHost, c.tlsCS.PeerCertificates[0].DNSNames)
 		}
 	}
+	c.openedAt = c.cfg.Now()
 	c.binding.Store(&PeerBinding{OriginHost: caps.originHost, OriginRealm: caps.originRealm, Kind: "server",
 		Originators: map[string]bool{caps.originHost: true}})
 	c.state.Store(int32(stateOpen))
-	go c.watchdog()
-	return c, nil
+	return nil
 }
 
 // CEAMessage is a convenience for tools: the CEA as go-diameter prints it.

@@ -83,6 +83,7 @@ type Conn struct {
 	onClose  func(c *Conn)  // server bookkeeping
 	wdWake   chan struct{}  // pokes the watchdog
 	openedAt time.Time      // when the capabilities exchange succeeded (written before binding is stored)
+	ceaErr   error          // dialled side: the verdict on the CEA, set by the read loop
 }
 
 func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx context.Context) *Conn {
@@ -441,6 +442,7 @@ func (c *Conn) handleAnswer(m *godiam.Message) {
 	switch {
 	case m.Header.CommandCode == CmdCapabilitiesExchange && peerState(c.state.Load()) == stateWaitCEA:
 		c.peerCEA.Store(m)
+		c.ceaErr = c.acceptCEA(m) // read by Dial after deliver (channel hand-off)
 		c.closeCERDone()
 	case m.Header.CommandCode == CmdDisconnectPeer:
 		select {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,7 @@ func loadCommand(out, progress io.Writer, f *connFlags) *cobra.Command {
 	fl.Float64Var(&l.rate, "rate", 100, "triggers per second")
 	fl.DurationVar(&l.duration, "duration", 10*time.Second, "how long to send")
 	fl.IntVar(&l.concurrency, "concurrency", 64, "maximum DARs in flight")
-	fl.StringVar(&l.idPattern, "external-id-pattern", "ue%d@iot.example", "External-Identifier pattern; %d runs over 1..--ues")
+	fl.StringVar(&l.idPattern, "external-id", "meter-1@iot.example.com", "External-Identifier, or a pattern where %d runs over 1..--ues")
 	fl.IntVar(&l.ues, "ues", 1, "number of distinct devices")
 	fl.StringVar(&l.scsIdentity, "scs-identity", "491719900001", "our SCS-Identity")
 	fl.StringVar(&l.payload, "payload", "wake-up", "payload")
@@ -114,7 +115,10 @@ func runLoad(ctx context.Context, out, progress io.Writer, f *connFlags, l *load
 		seq++
 		ref := seq
 		a := l.actionFlags
-		a.externalID = fmt.Sprintf(l.idPattern, int(ref-1)%l.ues+1)
+		a.externalID = l.idPattern
+		if strings.Contains(l.idPattern, "%d") {
+			a.externalID = fmt.Sprintf(l.idPattern, int(ref-1)%l.ues+1)
+		}
 		dar, err := buildDAR(f, &a, tsp.DeviceTriggerRequest, ref)
 		if err != nil {
 			return err

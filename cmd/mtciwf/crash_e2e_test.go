@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -145,5 +144,3 @@ func waitPeersUp(t *testing.T, c *scsClient, ref uint32) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
-
-var _ = context.Background

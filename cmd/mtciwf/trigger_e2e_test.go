@@ -16,8 +16,6 @@ import (
 	"time"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/mtciwf/mtciwf/cmd/coresim/sim"
 	"github.com/mtciwf/mtciwf/diam"
@@ -55,8 +53,6 @@ func startCore(t *testing.T, delivery time.Duration) (*sim.Sim, string, string) 
 // gateway is a daemon started for triggering tests; restart keeps its data.
 type gateway struct {
 	*e2e
-	dataDir string
-	cfgMod  func(*Config)
 }
 
 func startGateway(t *testing.T, hssAddrs []string, smscAddr string, mod func(*Config)) *gateway {
@@ -215,8 +211,6 @@ func (c *scsClient) send(tr trig) (tsp.RequestStatus, string) {
 		o := tr.oldRef
 		da.OldReferenceNumber = &o
 	}
-	b := c.conn.Binding()
-	_ = b
 	dar := tsp.DAR{Routing: core.Routing{OriginHost: c.conn.Identity().OriginHost, OriginRealm: "scs.example", DestinationRealm: "operator.example"},
 		DeviceAction: da}
 	d, _ := dictionaries.Tsp()
@@ -369,9 +363,6 @@ func TestAbsentSubscriberAndDuplicateReference(t *testing.T) {
 		t.Errorf("absent subscriber reported %s, want UNDELIVERABLE", o)
 	}
 	// A Reference-Number still open is refused.
-	_, hss2, smsc2 := hss, smsc, ""
-	_ = hss2
-	_ = smsc2
 	if st, _ := c.send(trig{extID: "meter-1@iot.example.com", ref: 12}); st != tsp.StatusSuccess {
 		t.Fatal("first trigger refused")
 	}
@@ -433,11 +424,9 @@ func TestHSSFailoverAndAllDown(t *testing.T) {
 	// All HSS down: 201 at once, never a hang.
 	g2 := startGateway(t, []string{deadAddr}, smsc, nil)
 	c2 := g2.scs(t, "scs1")
-	start := time.Now()
 	if st, msg := c2.send(trig{extID: "meter-1@iot.example.com", ref: 32}); st != tsp.StatusTemporaryError {
 		t.Fatalf("no HSS: %s (%s)", st, msg)
 	}
-	_ = start
 }
 
 func TestReportWaitsForDisconnectedSCS(t *testing.T) {
@@ -455,9 +444,6 @@ func TestReportWaitsForDisconnectedSCS(t *testing.T) {
 	}
 	eventually(t, "closed", func() bool { return g.openTriggers(t) == 0 })
 }
-
-var _ = zap.NewNop
-var _ = observer.New
 
 func TestTriggerExpiresWithoutReport(t *testing.T) {
 	coreSim, hss, smsc := startCore(t, 50*time.Millisecond)

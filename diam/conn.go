@@ -137,10 +137,13 @@ func (c *Conn) Identity() *Identity { return &c.cfg.Identity }
 // PeerCEA is the CEA received on a dialled connection (nil otherwise).
 func (c *Conn) PeerCEA() *godiam.Message { return c.peerCEA.Load() }
 
-// NewAnswer builds an answer to req with Result-Code code and our
-// Origin-Host/Realm (RFC 6733 6.2); the caller adds the application's AVPs.
+// NewAnswer builds an answer to req with Result-Code code, our
+// Origin-Host/Realm and the request's Proxy-Info (RFC 6733 6.2); the caller
+// adds the application's AVPs after them.
 func (c *Conn) NewAnswer(req *godiam.Message, code uint32) *godiam.Message {
-	return answerFor(req, code, &c.cfg.Identity)
+	ans := answerFor(req, code, &c.cfg.Identity)
+	copyProxyInfo(req, ans) // RFC 6733 6.2
+	return ans
 }
 
 // NewErrorAnswer builds an RFC 6733 7.2 error answer with an Error-Message.

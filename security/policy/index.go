@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -19,10 +20,10 @@ import (
 // Every lookup yields rule indexes; a UE may match several rules, and the
 // caller applies deny-over-allow to them.
 type index struct {
-	extIDs   map[string][]int32 // whole External Identifier, domain lower-case
-	domains  map[string][]int32 // lower-case domain
-	msisdns  map[string][]int32
-	prefixes map[string][]int32
+	extIDs   map[string]*ruleSet // whole External Identifier, domain lower-case
+	domains  map[string]*ruleSet // lower-case domain
+	msisdns  map[string]*ruleSet
+	prefixes map[string]*ruleSet
 	prefLens []int                    // distinct prefix lengths, ascending
 	ranges   [maxMSISDN + 1][]segment // by number of digits
 }
@@ -30,7 +31,7 @@ type index struct {
 // segment is [lo, hi] with the rules of every range covering it.
 type segment struct {
 	lo, hi uint64
-	rules  []int32
+	rules  *ruleSet
 }
 
 // maxHits bounds the lists one identity can hit: 2 for an External
@@ -39,12 +40,12 @@ type segment struct {
 const maxHits = 2 + maxMSISDN
 
 type hits struct {
-	lists [maxHits][]int32
+	lists [maxHits]*ruleSet
 	n     int
 }
 
-func (h *hits) add(l []int32) {
-	if len(l) > 0 {
+func (h *hits) add(l *ruleSet) {
+	if l != nil {
 		h.lists[h.n] = l
 		h.n++
 	}
@@ -127,15 +128,16 @@ type rangeRule struct {
 }
 
 type indexBuilder struct {
-	ix     index
-	ranges [maxMSISDN + 1][]rangeRule
+	extIDs, domains, msisdns, prefixes map[string][]int32
+	prefLens                           []int
+	ranges                             [maxMSISDN + 1][]rangeRule
 }
 
 func newIndexBuilder() *indexBuilder {
-	return &indexBuilder{ix: index{
+	return &indexBuilder{
 		extIDs: map[string][]int32{}, domains: map[string][]int32{},
 		msisdns: map[string][]int32{}, prefixes: map[string][]int32{},
-	}}
+	}
 }
 
 func addRule(m map[string][]int32, k string, r int32) {
@@ -149,15 +151,15 @@ func addRule(m map[string][]int32, k string, r int32) {
 func (b *indexBuilder) add(s Selector, rule int32) {
 	switch s.Kind {
 	case SelExternalID:
-		addRule(b.ix.extIDs, normExternalID(s.Value), rule)
+		addRule(b.extIDs, normExternalID(s.Value), rule)
 	case SelExternalIDDomain:
-		addRule(b.ix.domains, strings.ToLower(strings.TrimPrefix(s.Value, "@")), rule)
+		addRule(b.domains, strings.ToLower(strings.TrimPrefix(s.Value, "@")), rule)
 	case SelMSISDN:
-		addRule(b.ix.msisdns, s.Value, rule)
+		addRule(b.msisdns, s.Value, rule)
 	case SelMSISDNPrefix:
-		addRule(b.ix.prefixes, s.Value, rule)
-		if !slices.Contains(b.ix.prefLens, len(s.Value)) {
-			b.ix.prefLens = append(b.ix.prefLens, len(s.Value))
+		addRule(b.prefixes, s.Value, rule)
+		if !slices.Contains(b.prefLens, len(s.Value)) {
+			b.prefLens = append(b.prefLens, len(s.Value))
 		}
 	case SelMSISDNRange:
 		lo, ok1 := digitsValue(s.Lo)
@@ -168,19 +170,38 @@ func (b *indexBuilder) add(s Selector, rule int32) {
 	}
 }
 
-func (b *indexBuilder) build() index {
-	slices.Sort(b.ix.prefLens)
-	for n, rs := range b.ranges {
-		b.ix.ranges[n] = segments(rs)
+func (b *indexBuilder) build(rules []compiledRule) index {
+	sets := func(m map[string][]int32) map[string]*ruleSet {
+		out := make(map[string]*ruleSet, len(m))
+		for k, l := range m {
+			out[k] = newRuleSet(l, rules)
+		}
+		return out
 	}
-	return b.ix
+	ix := index{extIDs: sets(b.extIDs), domains: sets(b.domains), msisdns: sets(b.msisdns), prefixes: sets(b.prefixes), prefLens: b.prefLens}
+	slices.Sort(ix.prefLens)
+	for n, rs := range b.ranges {
+		segs := segments(rs)
+		out := make([]segment, len(segs))
+		for i, s := range segs {
+			out[i] = segment{lo: s.lo, hi: s.hi, rules: newRuleSet(s.rules, rules)}
+		}
+		ix.ranges[n] = out
+	}
+	return ix
+}
+
+// rawSegment is a segment before its rules become a ruleSet.
+type rawSegment struct {
+	lo, hi uint64
+	rules  []int32
 }
 
 // segments cuts possibly overlapping ranges into disjoint sorted segments,
 // each with the (sorted, distinct) rules covering it; adjacent segments with
 // the same rules are merged. Disjoint ranges, the usual case, give one
 // segment each, in O(n log n).
-func segments(rs []rangeRule) []segment {
+func segments(rs []rangeRule) []rawSegment {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -197,7 +218,7 @@ func segments(rs []rangeRule) []segment {
 	}
 	slices.SortFunc(ev, func(a, b event) int { return cmp.Compare(a.at, b.at) })
 	active := map[int32]int{} // rule -> how many of its ranges are open
-	var out []segment
+	var out []rawSegment
 	for i := 0; i < len(ev); {
 		at := ev[i].at
 		for ; i < len(ev) && ev[i].at == at; i++ {
@@ -220,7 +241,109 @@ func segments(rs []rangeRule) []segment {
 			out[n-1].hi = next - 1
 			continue
 		}
-		out = append(out, segment{lo: at, hi: next - 1, rules: rules})
+		out = append(out, rawSegment{lo: at, hi: next - 1, rules: rules})
 	}
 	return out
+}
+
+// ruleSet is the rules one selector key (or one range segment) matches,
+// ascending. A short set is scanned; a long one, say a domain named by
+// thousands of rules for different ports, also gets a service index that
+// answers "lowest deny and lowest allow covering this action and port" in
+// O(log n).
+type ruleSet struct {
+	rules []int32
+	svc   *svcIndex
+}
+
+// svcIndexMin is the set size from which a service index is built.
+const svcIndexMin = 16
+
+// svcIndex answers per action (Trigger, Replace, Recall) and port.
+type svcIndex struct {
+	byAction [3]struct {
+		noPort match        // requests without a port: rules without ports
+		segs   []svcSegment // disjoint, ascending
+	}
+	anyAllow int32 // lowest allow rule of the set, for reasons; -1 for none
+}
+
+type svcSegment struct {
+	lo, hi uint32
+	deny   int32
+	allow  int32
+}
+
+func newRuleSet(l []int32, rules []compiledRule) *ruleSet {
+	l = slices.Clone(l)
+	slices.Sort(l)
+	l = slices.Compact(l)
+	rs := &ruleSet{rules: l}
+	if len(l) < svcIndexMin {
+		return rs
+	}
+	ix := &svcIndex{anyAllow: -1}
+	for _, ri := range l {
+		if !rules[ri].deny {
+			ix.anyAllow = ri
+			break
+		}
+	}
+	for ai := range ix.byAction {
+		a := Action(1 << ai)
+		np := match{-1, -1, -1}
+		var rr []rangeRule
+		for _, ri := range l {
+			r := &rules[ri]
+			if r.actions&a == 0 {
+				continue
+			}
+			if r.ports == nil {
+				np.take(ri, r.deny)
+				rr = append(rr, rangeRule{0, 65535, ri})
+				continue
+			}
+			for _, p := range r.ports {
+				rr = append(rr, rangeRule{uint64(p.Lo), uint64(p.Hi), ri})
+			}
+		}
+		var segs []svcSegment
+		for _, s := range segments(rr) {
+			m := match{-1, -1, -1}
+			for _, ri := range s.rules {
+				m.take(ri, rules[ri].deny)
+			}
+			if n := len(segs); n > 0 && segs[n-1].hi+1 == uint32(s.lo) && segs[n-1].deny == m.deny && segs[n-1].allow == m.allow {
+				segs[n-1].hi = uint32(s.hi)
+				continue
+			}
+			segs = append(segs, svcSegment{uint32(s.lo), uint32(s.hi), m.deny, m.allow})
+		}
+		ix.byAction[ai].noPort = np
+		ix.byAction[ai].segs = segs
+	}
+	rs.svc = ix
+	return rs
+}
+
+// lookup is the lowest deny and allow rules covering q.
+func (ix *svcIndex) lookup(q *Query) match {
+	a := &ix.byAction[bits.TrailingZeros8(uint8(q.Action))]
+	if !q.HasPort {
+		return a.noPort
+	}
+	segs := a.segs
+	i, j := 0, len(segs)
+	for i < j {
+		m := int(uint(i+j) >> 1)
+		if segs[m].lo <= q.Port {
+			i = m + 1
+		} else {
+			j = m
+		}
+	}
+	if i > 0 && q.Port <= segs[i-1].hi {
+		return match{segs[i-1].deny, segs[i-1].allow, -1}
+	}
+	return match{-1, -1, -1}
 }

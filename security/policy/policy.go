@@ -247,7 +247,7 @@ func Compile(f *File) (*Policy, error) {
 				b.add(s, int32(j))
 			}
 		}
-		sp.idx = b.build()
+		sp.idx = b.build(sp.rules)
 		pol.rules += len(e.Rules)
 		pol.scs = append(pol.scs, sp)
 		pol.byID[e.ID] = sp
@@ -441,8 +441,20 @@ type match struct{ deny, allow, partial int32 }
 
 func (sp *scsPolicy) judge(q *Query, hits hits) match {
 	m := match{-1, -1, -1}
-	for _, list := range hits.lists[:hits.n] {
-		for _, ri := range list {
+	for _, set := range hits.lists[:hits.n] {
+		if set.svc != nil {
+			sm := set.svc.lookup(q)
+			if sm.deny >= 0 {
+				m.take(sm.deny, true)
+			}
+			if sm.allow >= 0 {
+				m.take(sm.allow, false)
+			} else if a := set.svc.anyAllow; a >= 0 && (m.partial < 0 || a < m.partial) {
+				m.partial = a
+			}
+			continue
+		}
+		for _, ri := range set.rules {
 			r := &sp.rules[ri]
 			if !r.covers(q) {
 				if !r.deny && (m.partial < 0 || ri < m.partial) {
@@ -450,14 +462,19 @@ func (sp *scsPolicy) judge(q *Query, hits hits) match {
 				}
 				continue
 			}
-			if r.deny {
-				if m.deny < 0 || ri < m.deny {
-					m.deny = ri
-				}
-			} else if m.allow < 0 || ri < m.allow {
-				m.allow = ri
-			}
+			m.take(ri, r.deny)
 		}
 	}
 	return m
+}
+
+// take records rule ri, covering the request, if it is the lowest of its kind.
+func (m *match) take(ri int32, deny bool) {
+	if deny {
+		if m.deny < 0 || ri < m.deny {
+			m.deny = ri
+		}
+	} else if m.allow < 0 || ri < m.allow {
+		m.allow = ri
+	}
 }

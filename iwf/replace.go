@@ -88,22 +88,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 	if status != tsp.StatusSuccess {
 		return status, reason
 	}
-	now := g.cfg.Now()
 	validity := g.validity(da)
-	rec := &Trigger{
-		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
-		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
-		IMSI: sia.IMSI(), SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
-		State: TriggerAccepted,
-	}
-	if td := da.TriggerData; td != nil {
-		if td.ApplicationPortIdentifier != nil {
-			rec.AppPort = *td.ApplicationPortIdentifier
-		}
-		if td.PriorityIndication != nil {
-			rec.Priority = uint8(*td.PriorityIndication)
-		}
-	}
+	rec := g.newRecord(scs, dar, sia.IMSI(), validity)
 	if err := g.store.Create(ctx, rec); err != nil {
 		g.log.Error("store write failed: replace refused", zap.Error(err))
 		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"

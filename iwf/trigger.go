@@ -105,22 +105,8 @@ func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (t
 
 	// Step 7: the trigger is written durably before anything says it was
 	// accepted.
-	now := g.cfg.Now()
 	validity := g.validity(da)
-	rec := &Trigger{
-		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
-		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
-		IMSI: imsi, SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
-		State: TriggerAccepted,
-	}
-	if td := da.TriggerData; td != nil {
-		if td.ApplicationPortIdentifier != nil {
-			rec.AppPort = *td.ApplicationPortIdentifier
-		}
-		if td.PriorityIndication != nil {
-			rec.Priority = uint8(*td.PriorityIndication)
-		}
-	}
+	rec := g.newRecord(scs, dar, imsi, validity)
 	if err := g.store.Create(ctx, rec); err != nil {
 		if errors.Is(err, ErrDuplicate) {
 			return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
@@ -146,6 +132,27 @@ func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (t
 	}
 	g.Stats.Accepted.Add(1)
 	return tsp.StatusSuccess, ""
+}
+
+// newRecord is the stored form of a trigger about to be submitted.
+func (g *Gateway) newRecord(scs SCS, dar *tsp.DAR, imsi string, validity time.Duration) *Trigger {
+	da := &dar.DeviceAction
+	now := g.cfg.Now()
+	rec := &Trigger{
+		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
+		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
+		IMSI: imsi, SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
+		State: TriggerAccepted,
+	}
+	if td := da.TriggerData; td != nil {
+		if td.ApplicationPortIdentifier != nil {
+			rec.AppPort = *td.ApplicationPortIdentifier
+		}
+		if td.PriorityIndication != nil {
+			rec.Priority = uint8(*td.PriorityIndication)
+		}
+	}
+	return rec
 }
 
 // checkLimits applies the checks that need no policy engine: SCS-Identity

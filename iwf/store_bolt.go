@@ -61,6 +61,7 @@ const (
 //	pending   NextAttemptAt | trigger key → "" for Reported triggers (Pending)
 //	expiry    ExpiresAt | trigger key → "" for Accepted triggers with an expiry (Expired)
 //	meta      "format" → 1, "open" → number of open triggers (8 bytes)
+//	quota, quotaexp  quota counters and their expiry index (quota.go)
 //
 // Every index changes in the same transaction as its record, so they never
 // disagree on disk; readers still skip an index entry whose record does not
@@ -171,7 +172,7 @@ func initBuckets(tx *bolt.Tx) error {
 	case len(v) != 1 || v[0] != boltFormat:
 		return fmt.Errorf("file format %v, this build reads %d", v, boltFormat)
 	}
-	for _, name := range [][]byte{bucketTriggers, bucketSMEA, bucketPending, bucketExpiry} {
+	for _, name := range [][]byte{bucketTriggers, bucketSMEA, bucketPending, bucketExpiry, bucketQuota, bucketQuotaExp} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return err
 		}

@@ -16,6 +16,7 @@ type MemoryStore struct {
 	closed  bool
 	byKey   map[string]Trigger // trigger key → the stored copy
 	bySMEAk map[string]string  // SMEA key → trigger key
+	quota   memQuotas          // quota counters (quota.go)
 }
 
 // NewMemoryStore returns an empty MemoryStore.

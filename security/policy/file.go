@@ -2,6 +2,7 @@ package policy
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -266,7 +267,12 @@ func Load(path string) (*Policy, error) {
 		validate(f, p)
 		return nil, p.err()
 	}
-	return Compile(f)
+	pol, err := Compile(f)
+	if err != nil {
+		return nil, err
+	}
+	pol.digest = sha256.Sum256(data)
+	return pol, nil
 }
 
 // Parse reads a policy file's YAML. name is used in error messages. On

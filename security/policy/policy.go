@@ -2,6 +2,8 @@ package policy
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
@@ -110,6 +112,7 @@ type Policy struct {
 	byID   map[string]*scsPolicy
 	peers  map[string]Peer
 	rules  int
+	digest [sha256.Size]byte // of the file's bytes, when loaded by Load
 }
 
 // Peer is a Diameter identity the policy lets connect.
@@ -293,6 +296,16 @@ func mergePorts(in []PortRange) []PortRange {
 
 // File returns the name of the file the policy was compiled from.
 func (p *Policy) File() string { return p.file }
+
+// Digest returns the SHA-256 of the file the policy was loaded from, in
+// hex, for logs ("which policy was in force"); "" when it was compiled from
+// a File built in code.
+func (p *Policy) Digest() string {
+	if p.digest == [sha256.Size]byte{} {
+		return ""
+	}
+	return hex.EncodeToString(p.digest[:])
+}
 
 // Rules returns the number of rules over all SCS entries.
 func (p *Policy) Rules() int { return p.rules }

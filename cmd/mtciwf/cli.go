@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+
+	"github.com/mtciwf/mtciwf/security/policy"
 )
 
 // Set at build time: go build -ldflags "-X main.version=1.2.0 -X main.commit=$(git rev-parse HEAD)".
@@ -123,7 +125,7 @@ func addConfigFlag(cmd *cobra.Command, file *string) {
 	cmd.Flags().StringVarP(file, "config", "c", "", "YAML configuration file (default: the built-in development defaults)")
 }
 
-// printProblems writes each problem of a LoadConfig error on its own line.
+// printProblems writes each problem of a LoadConfig or policy.Load error on its own line.
 func printProblems(w io.Writer, err error) {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		for _, e := range joined.Unwrap() {
@@ -141,22 +143,51 @@ func (a *app) checkConfigCommand() *cobra.Command {
 		Aliases: []string{"validate"},
 		Short:   "Load and validate the configuration, then exit",
 		Long: `check-config loads the configuration exactly as serve does (file, environment, defaults),
-validates it and exits without starting anything. It prints "FILE: OK" on stdout and exits 0,
-or prints every problem on stderr, one per line as "FILE: key: what is wrong", and exits 1.
+validates it, then loads the authorization policy named by policy_file, and exits without
+starting anything. When both are valid it prints "FILE: OK" and "POLICY_FILE: OK" on stdout and
+exits 0. Otherwise it prints every problem on stderr, one per line, and exits 1: configuration
+problems first, as "FILE: key: what is wrong", then policy problems, as
+"POLICY_FILE:line: key: what is wrong". The policy is checked even when the configuration has
+other problems, unless policy_file itself is one of them.
 
 ` + configHelp,
 		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if _, err := LoadConfig(file); err != nil {
+			cfg, err := loadConfig(file)
+			failed := err != nil
+			if failed {
 				printProblems(a.stderr, err)
+			}
+			if cfg == nil || hasProblemWith(err, "policy_file") {
 				return &exitError{code: exitFailure}
 			}
-			fmt.Fprintf(a.stdout, "%s: OK\n", sourceName(file))
+			if _, perr := policy.Load(cfg.PolicyFile); perr != nil {
+				printProblems(a.stderr, perr)
+				failed = true
+			}
+			if failed {
+				return &exitError{code: exitFailure}
+			}
+			fmt.Fprintf(a.stdout, "%s: OK\n%s: OK\n", sourceName(file), cfg.PolicyFile)
 			return nil
 		},
 	}
 	addConfigFlag(cmd, &file)
 	return cmd
+}
+
+// hasProblemWith says whether a LoadConfig error has a problem with key.
+func hasProblemWith(err error, key string) bool {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return false
+	}
+	for _, e := range joined.Unwrap() {
+		if ce, ok := e.(*ConfigError); ok && ce.Key == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *app) versionCommand() *cobra.Command {

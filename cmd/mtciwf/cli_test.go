@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -38,9 +39,10 @@ func lines(s string) []string {
 func TestCheckConfigGood(t *testing.T) {
 	dir := t.TempDir()
 	file := writeDoc(t, dir, goodDoc(t, dir))
+	want := file + ": OK\n" + filepath.Join(dir, "policy.yaml") + ": OK\n"
 	code, stdout, stderr := cli(t, context.Background(), nil, "check-config", "--config", file)
-	if code != exitOK || stdout != file+": OK\n" || stderr != "" {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, nothing", code, stdout, stderr, file+": OK\n")
+	if code != exitOK || stdout != want || stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, nothing", code, stdout, stderr, want)
 	}
 	// "validate" is the name style.md uses; it is an alias.
 	if code, _, _ := cli(t, context.Background(), nil, "validate", "-c", file); code != exitOK {
@@ -51,7 +53,7 @@ func TestCheckConfigGood(t *testing.T) {
 func TestCheckConfigBuiltinDefaults(t *testing.T) {
 	inDevPKIDir(t)
 	code, stdout, stderr := cli(t, context.Background(), nil, "check-config")
-	if code != exitOK || stdout != "built-in defaults: OK\n" {
+	if code != exitOK || stdout != "built-in defaults: OK\n"+defaultPolicyFile+": OK\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
@@ -81,6 +83,94 @@ func TestCheckConfigBad(t *testing.T) {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("line %d = %q, want prefix %q", i, got[i], want[i])
 		}
+	}
+}
+
+// TestCheckConfigPolicy: check-config also loads the policy file named by policy_file and lists
+// each of its problems, as file:line: key: problem, after the configuration's own.
+func TestCheckConfigPolicy(t *testing.T) {
+	// Two problems, on lines 4 and 6.
+	const twoProblems = `scs:
+  - id: scs1
+    peers: [{origin_host: scs1.scs.example, realm: scs.example}]
+    scs_identity: "49-171"
+    rules:
+      - {allow: {msisdn: "491710000001"}, ports: []}
+`
+	for _, tc := range []struct {
+		name   string
+		policy string               // content of policy_file; "example": configs/policy.yaml; "": missing
+		edit   func(map[string]any) // more changes to the configuration
+		code   int                  // want exit code
+		lines  []string             // want stderr lines, by prefix; CONFIG and POLICY stand for the files
+	}{
+		{name: "good policy", policy: goodPolicy, code: exitOK},
+		{name: "the example policy", policy: "example", code: exitOK},
+		{name: "policy with two problems", policy: twoProblems, code: exitFailure, lines: []string{
+			"POLICY:4: scs[0].scs_identity: \"49-171\" is not an E.164 number",
+			"POLICY:6: scs[0].rules[0].ports: is empty",
+		}},
+		{name: "not a policy", policy: "scs: 3\n", code: exitFailure, lines: []string{
+			"POLICY:1: scs: must be a list",
+		}},
+		{name: "configuration and policy problems", policy: twoProblems, code: exitFailure,
+			edit: func(d map[string]any) { set(d, "tsp.max_avp_depth", 0) },
+			lines: []string{
+				"CONFIG: tsp.max_avp_depth: ",
+				"POLICY:4: scs[0].scs_identity: ",
+				"POLICY:6: scs[0].rules[0].ports: ",
+			}},
+		{name: "policy file missing", code: exitFailure, lines: []string{
+			"CONFIG: policy_file: cannot read POLICY: ",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			doc := goodDoc(t, dir)
+			policyFile := filepath.Join(dir, "policy.yaml")
+			switch tc.policy {
+			case "":
+				if err := os.Remove(policyFile); err != nil {
+					t.Fatal(err)
+				}
+			case "example":
+				data, err := os.ReadFile(examplePolicyPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				writeTestFile(t, dir, "policy.yaml", string(data))
+			default:
+				writeTestFile(t, dir, "policy.yaml", tc.policy)
+			}
+			if tc.edit != nil {
+				tc.edit(doc)
+			}
+			file := writeDoc(t, dir, doc)
+
+			code, stdout, stderr := cli(t, context.Background(), nil, "check-config", "--config", file)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if tc.code == exitOK {
+				if want := file + ": OK\n" + policyFile + ": OK\n"; stdout != want || stderr != "" {
+					t.Errorf("stdout %q, stderr %q; want %q, nothing", stdout, stderr, want)
+				}
+				return
+			}
+			if stdout != "" {
+				t.Errorf("stdout %q, want nothing", stdout)
+			}
+			got := lines(stderr)
+			if len(got) != len(tc.lines) {
+				t.Fatalf("stderr has %d lines, want %d:\n%s", len(got), len(tc.lines), stderr)
+			}
+			for i, w := range tc.lines {
+				w = strings.NewReplacer("CONFIG", file, "POLICY", policyFile).Replace(w)
+				if !strings.HasPrefix(got[i], w) {
+					t.Errorf("line %d = %q, want prefix %q", i, got[i], w)
+				}
+			}
+		})
 	}
 }
 

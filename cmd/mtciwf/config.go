@@ -41,6 +41,11 @@ type Config struct {
 	// mode 0700 when it is missing; it must not be shared by two daemons. Path, relative to the
 	// working directory. Default: dev/data.
 	DataDir string `mapstructure:"data_dir"`
+	// PolicyFile is the authorization policy (YAML, see configs/policy.yaml): per SCS, per UE and
+	// per service per UE, quota and rate (TS 33.187, TS 23.682 5.2.1). It is reloaded when it
+	// changes and on SIGHUP; an invalid edit keeps the previous policy. Path, relative to the
+	// working directory. Default: configs/policy.yaml.
+	PolicyFile string `mapstructure:"policy_file"`
 	// Tsp is the Diameter/TLS listener the SCSs connect to (TS 29.368). Default: see TspConfig.
 	Tsp TspConfig `mapstructure:"tsp"`
 	// Triggers bounds what a device-trigger request may ask for and paces delivery reports.
@@ -135,8 +140,10 @@ type TspConfig struct {
 	// DuplicateCacheSize caps the answers kept for duplicate detection; the oldest are dropped
 	// first. Count. Default: 100000.
 	DuplicateCacheSize int `mapstructure:"duplicate_cache_size"`
-	// Peers lists every Diameter peer allowed to connect on Tsp. A CER from anyone else is refused
-	// with DIAMETER_UNKNOWN_PEER (3010). Default: the three dev peers of configs/mtciwf.yaml.
+	// Peers lists every Diameter peer allowed to connect on Tsp (transport: who may connect). A CER
+	// from anyone else is refused with DIAMETER_UNKNOWN_PEER (3010). What each SCS may ask, and its
+	// SCS-Identity, are in PolicyFile: a peer must be in both to connect. Default: the three dev
+	// peers of configs/mtciwf.yaml.
 	Peers []PeerConfig `mapstructure:"peers"`
 }
 
@@ -178,14 +185,10 @@ type PeerConfig struct {
 	OriginRealm string `mapstructure:"origin_realm"`
 	// Kind is scs or agent. Required, no default.
 	Kind PeerKind `mapstructure:"kind"`
-	// SCSIdentity is the SCS's E.164 number, the SCS-Identity its DARs must carry (TS 29.368;
-	// a DAR with another one is refused with Request-Status INVSCSID, 103). Digits only, 1..15,
-	// no "+"; unique across peers. Required for an scs, not allowed for an agent (the SCSs behind
-	// an agent have their own entries). Write it quoted in YAML. No default.
-	SCSIdentity string `mapstructure:"scs_identity"`
 	// SCSOriginHosts lists the SCS Origin-Hosts an agent may forward requests for; required (at
 	// least one) for an agent, not allowed for an scs. Each must be the origin_host of another
-	// entry, of kind scs, which gives its scs_identity. FQDNs. Default: empty.
+	// entry, of kind scs: the SCS is a Tsp peer in its own right even when it only reaches us
+	// through the agent. FQDNs. Default: empty.
 	SCSOriginHosts []string `mapstructure:"scs_origin_hosts"`
 }
 
@@ -303,6 +306,7 @@ const (
 	defaultDuplicateCacheSize       = 100000
 	defaultShutdownGracePeriod      = 10 * time.Second
 	defaultDataDir                  = "dev/data"
+	defaultPolicyFile               = "configs/policy.yaml"
 	defaultMaxPayloadBytes          = 140 // one SMS's user data (TS 23.040)
 	defaultMaxValidity              = 24 * time.Hour
 	defaultDefaultValidity          = time.Hour
@@ -314,12 +318,10 @@ const (
 	defaultSMSCRecallReplace        = true
 
 	// The dev peers, matching the certificates of dev/pki.
-	devSCSRealm     = "scs.example"
-	devSCS1Host     = "scs1.scs.example"
-	devSCS2Host     = "scs2.scs.example"
-	devDRAHost      = "dra1.scs.example"
-	devSCS1Identity = "491719900001"
-	devSCS2Identity = "491719900002"
+	devSCSRealm = "scs.example"
+	devSCS1Host = "scs1.scs.example"
+	devSCS2Host = "scs2.scs.example"
+	devDRAHost  = "dra1.scs.example"
 
 	// The dev core peers: cmd/coresim's defaults.
 	devHSSHost     = "hss.operator.example"
@@ -351,16 +353,16 @@ const (
 	maxLabelLength      = 63
 	minMaxPayloadBytes  = 1
 	maxMaxPayloadBytes  = 65535
-	maxSCSIdentity      = 15 // digits of an E.164 number (ITU-T E.164 §6)
 )
 
 // DefaultConfig returns the built-in configuration, used when no file is given. It points at the dev
 // PKI under dev/pki (relative to the working directory) and trusts the three dev peers.
 func DefaultConfig() *Config {
 	return &Config{
-		Log:      LogConfig{Format: defaultLogFormat, Level: defaultLogLevel},
-		Identity: IdentityConfig{OriginHost: defaultOriginHost, OriginRealm: defaultOriginRealm},
-		DataDir:  defaultDataDir,
+		Log:        LogConfig{Format: defaultLogFormat, Level: defaultLogLevel},
+		Identity:   IdentityConfig{OriginHost: defaultOriginHost, OriginRealm: defaultOriginRealm},
+		DataDir:    defaultDataDir,
+		PolicyFile: defaultPolicyFile,
 		Tsp: TspConfig{
 			Listen: defaultTspListen,
 			TLS: TLSConfig{
@@ -382,8 +384,8 @@ func DefaultConfig() *Config {
 			DuplicateWindow:          defaultDuplicateWindow,
 			DuplicateCacheSize:       defaultDuplicateCacheSize,
 			Peers: []PeerConfig{
-				{OriginHost: devSCS1Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS, SCSIdentity: devSCS1Identity},
-				{OriginHost: devSCS2Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS, SCSIdentity: devSCS2Identity},
+				{OriginHost: devSCS1Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS},
+				{OriginHost: devSCS2Host, OriginRealm: devSCSRealm, Kind: PeerKindSCS},
 				{OriginHost: devDRAHost, OriginRealm: devSCSRealm, Kind: PeerKindAgent,
 					SCSOriginHosts: []string{devSCS1Host, devSCS2Host}},
 			},
@@ -460,6 +462,17 @@ func envName(key string) string {
 // its default; a list given in the file replaces the default list. Unknown keys in the file and
 // unknown MTCIWF_* variables are errors, so a typo never silently falls back to a default.
 func LoadConfig(file string) (*Config, error) {
+	cfg, err := loadConfig(file)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// loadConfig is LoadConfig, except that on a validation failure it returns the Config as decoded
+// (defaults where a value could not be decoded) along with the problems, so check-config can go on
+// to check the files it names. The Config is nil when the file could not be read.
+func loadConfig(file string) (*Config, error) {
 	s := configSchema()
 	p := &problems{file: file, schema: s}
 	v := viper.New()
@@ -492,10 +505,7 @@ func LoadConfig(file string) (*Config, error) {
 		decodeValue(p, l.key, raw, root.FieldByIndex(l.index))
 	}
 	cfg.validate(p)
-	if err := p.err(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return cfg, p.err()
 }
 
 // problems collects ConfigErrors in the order they are found.
@@ -764,6 +774,9 @@ func decodeValue(p *problems, key string, raw any, dst reflect.Value) {
 		for _, k := range mkeys {
 			i := slices.Index(names, strings.ToLower(k))
 			switch {
+			case i < 0 && t == reflect.TypeFor[PeerConfig]() && strings.EqualFold(k, "scs_identity"):
+				p.add(key+"."+k, "unknown key: the SCS-Identity moved to the policy file (policy_file, "+
+					"scs[].scs_identity of the entry whose peers list this origin_host); remove it here")
 			case i < 0:
 				p.add(key+"."+k, "unknown key%s", didYouMean(k, names))
 			case m[k] == nil:
@@ -866,6 +879,7 @@ func (c *Config) validate(p *problems) {
 	checkIdentity(p, "identity.origin_host", c.Identity.OriginHost)
 	checkIdentity(p, "identity.origin_realm", c.Identity.OriginRealm)
 	checkDataDir(p, "data_dir", c.DataDir)
+	checkFile(p, "policy_file", c.PolicyFile)
 
 	t := &c.Tsp
 	checkListen(p, "tsp.listen", t.Listen)
@@ -1020,7 +1034,6 @@ func (c *Config) validatePeers(p *problems) {
 	}
 	first := map[string]int{} // lower-cased origin_host → index of its first entry
 	agents := map[string]bool{}
-	identities := map[string]int{} // scs_identity → index of its first entry
 	for i, peer := range peers {
 		h := strings.ToLower(peer.OriginHost)
 		if _, dup := first[h]; !dup {
@@ -1047,18 +1060,7 @@ func (c *Config) validatePeers(p *problems) {
 			if len(peer.SCSOriginHosts) > 0 {
 				p.add(key+".scs_origin_hosts", "only an agent relays for other SCSs; remove the list or set kind: agent")
 			}
-			if checkSCSIdentity(p, key+".scs_identity", peer.SCSIdentity) {
-				if j, dup := identities[peer.SCSIdentity]; dup {
-					p.add(key+".scs_identity", "%q is already the scs_identity of tsp.peers[%d]", peer.SCSIdentity, j)
-				} else {
-					identities[peer.SCSIdentity] = i
-				}
-			}
 		case PeerKindAgent:
-			if peer.SCSIdentity != "" {
-				p.add(key+".scs_identity", "an agent has no SCS-Identity of its own; set it on the entries "+
-					"(kind: scs) of the SCSs it relays for")
-			}
 			if len(peer.SCSOriginHosts) == 0 {
 				p.add(key+".scs_origin_hosts", "an agent must list at least one SCS origin_host it relays for")
 			}
@@ -1078,8 +1080,8 @@ func (c *Config) validatePeers(p *problems) {
 					p.add(skey, "%q is an agent, not an SCS", s)
 				default:
 					if _, listed := first[ls]; !listed {
-						p.add(skey, "%q is not in tsp.peers, so its scs_identity is unknown and each DAR relayed for it "+
-							"would be refused (INVSCSID 103); add it with kind: scs and its scs_identity", s)
+						p.add(skey, "%q is not in tsp.peers: every SCS an agent relays for must also be listed "+
+							"there, with kind: scs (and have an entry in policy_file)", s)
 					}
 				}
 				seen[ls] = true
@@ -1129,21 +1131,6 @@ func checkFile(p *problems, key, path string) {
 	if st, err := f.Stat(); err == nil && st.IsDir() {
 		p.add(key, "%s is a directory, not a file", path)
 	}
-}
-
-// checkSCSIdentity reports an scs_identity that is missing or not an E.164 number (1..15 digits, no
-// "+"). It returns whether the value is valid.
-func checkSCSIdentity(p *problems, key, s string) bool {
-	if s == "" {
-		p.add(key, "is required for an scs: its E.164 number (digits only, e.g. \"491719900001\"), "+
-			"the SCS-Identity its DARs must carry")
-		return false
-	}
-	if len(s) > maxSCSIdentity || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }) {
-		p.add(key, "%q is not an E.164 number: 1 to %d digits, no \"+\", spaces or dashes", s, maxSCSIdentity)
-		return false
-	}
-	return true
 }
 
 // checkDataDir reports a data directory path that is empty, or that exists but is not a directory

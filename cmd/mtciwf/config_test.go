@@ -37,14 +37,41 @@ func writeTestFile(t *testing.T, dir, name, content string) string {
 	return path
 }
 
+// examplePolicyPath is configs/policy.yaml, seen from this package's directory.
+const examplePolicyPath = "../../configs/policy.yaml"
+
+// goodPolicy is a valid policy file for the peers of goodDoc: scs1 and scs2, both reachable through
+// the agent dra1.
+const goodPolicy = `scs:
+  - id: scs1
+    peers: [{origin_host: scs1.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example]
+    scs_identity: "491719900001"
+    rules:
+      - {allow: {msisdn_prefix: "49171"}}
+  - id: scs2
+    peers: [{origin_host: scs2.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example]
+    scs_identity: "491719900002"
+    rules:
+      - {allow: {external_id_domain: iot.example.com}, actions: [trigger]}
+`
+
 // inDevPKIDir changes into a fresh directory holding stand-ins for the dev PKI files, so the built-in
-// defaults' relative paths resolve. Validation only checks that the files are readable.
+// defaults' relative paths resolve. Validation only checks that those files are readable; the
+// policy file is parsed (check-config), so it is a copy of the example configs/policy.yaml, the
+// policy of the dev peers.
 func inDevPKIDir(t *testing.T) {
 	t.Helper()
+	examplePolicy, err := os.ReadFile(examplePolicyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	for _, f := range devPKIFiles {
 		writeTestFile(t, dir, f, "stand-in for "+f)
 	}
+	writeTestFile(t, dir, defaultPolicyFile, string(examplePolicy))
 	t.Chdir(dir)
 }
 
@@ -77,15 +104,14 @@ func goodDoc(t *testing.T, dir string) map[string]any {
 			"duplicate_window":             "4m",
 			"duplicate_cache_size":         1000,
 			"peers": []any{
-				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs",
-					"scs_identity": "491719900001"},
-				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs",
-					"scs_identity": "491719900002"},
+				map[string]any{"origin_host": "scs1.scs.example", "origin_realm": "scs.example", "kind": "scs"},
+				map[string]any{"origin_host": "scs2.scs.example", "origin_realm": "scs.example", "kind": "scs"},
 				map[string]any{"origin_host": "dra1.scs.example", "origin_realm": "scs.example", "kind": "agent",
 					"scs_origin_hosts": []any{"scs1.scs.example", "scs2.scs.example"}},
 			},
 		},
-		"data_dir": filepath.Join(dir, "data"), // missing: the daemon creates it
+		"data_dir":    filepath.Join(dir, "data"), // missing: the daemon creates it
+		"policy_file": writeTestFile(t, dir, "policy.yaml", goodPolicy),
 		"triggers": map[string]any{
 			"max_payload_bytes": 160,
 			"max_validity":      "12h",
@@ -222,7 +248,7 @@ func TestLoadConfigGood(t *testing.T) {
 	}
 	want := PeerConfig{OriginHost: "dra1.scs.example", OriginRealm: "scs.example", Kind: PeerKindAgent,
 		SCSOriginHosts: []string{"scs1.scs.example", "scs2.scs.example"}}
-	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) || cfg.Tsp.Peers[1].SCSIdentity != "491719900002" {
+	if len(cfg.Tsp.Peers) != 3 || !reflect.DeepEqual(cfg.Tsp.Peers[2], want) || cfg.Tsp.Peers[1].Kind != PeerKindSCS {
 		t.Errorf("peers = %+v", cfg.Tsp.Peers)
 	}
 	if want := filepath.Join(dir, "data"); cfg.DataDir != want || cfg.StorePath() != filepath.Join(want, "mtciwf.db") {
@@ -337,19 +363,13 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"peer is this daemon", func(d map[string]any, _ string) {
 			set(d, "tsp.peers.0.origin_host", "mtciwf.operator.example")
 		}, "tsp.peers[0].origin_host", "own identity.origin_host"},
-		{"SCS without scs_identity", func(d map[string]any, _ string) { del(d, "tsp.peers.1.scs_identity") }, "tsp.peers[1].scs_identity", "is required for an scs"},
-		{"scs_identity empty", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "") }, "tsp.peers[0].scs_identity", "is required for an scs"},
-		{"scs_identity with plus", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "+491719900001") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
-		{"scs_identity with dash", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", "49-1555") }, "tsp.peers[0].scs_identity", "not an E.164 number"},
-		{"scs_identity 16 digits", func(d map[string]any, _ string) {
-			set(d, "tsp.peers.0.scs_identity", "491719900001234567")
-		}, "tsp.peers[0].scs_identity", "1 to 15 digits"},
-		{"scs_identity unquoted", func(d map[string]any, _ string) { set(d, "tsp.peers.0.scs_identity", 491719900001) }, "tsp.peers[0].scs_identity", `quote it ("491719900001")`},
-		{"scs_identity twice", func(d map[string]any, _ string) { set(d, "tsp.peers.1.scs_identity", "491719900001") }, "tsp.peers[1].scs_identity", "already the scs_identity of tsp.peers[0]"},
-		{"agent with scs_identity", func(d map[string]any, _ string) { set(d, "tsp.peers.2.scs_identity", "4915550003") }, "tsp.peers[2].scs_identity", "an agent has no SCS-Identity"},
+		{"scs_identity moved to the policy", func(d map[string]any, _ string) {
+			set(d, "tsp.peers.0.scs_identity", "491719900001")
+		}, "tsp.peers[0].scs_identity", "unknown key: the SCS-Identity moved to the policy file"},
+		{"origin_realm unquoted number", func(d map[string]any, _ string) { set(d, "tsp.peers.0.origin_realm", 491719900001) }, "tsp.peers[0].origin_realm", `quote it ("491719900001")`},
 		{"agent relays for unlisted SCS", func(d map[string]any, _ string) {
 			set(d, "tsp.peers.2.scs_origin_hosts.1", "scs3.scs.example")
-		}, "tsp.peers[2].scs_origin_hosts[1]", "not in tsp.peers"},
+		}, "tsp.peers[2].scs_origin_hosts[1]", "not in tsp.peers: every SCS an agent relays for must also be listed there, with kind: scs"},
 		{"data_dir empty", func(d map[string]any, _ string) { set(d, "data_dir", "") }, "data_dir", "is required"},
 		{"data_dir is a file", func(d map[string]any, dir string) {
 			set(d, "data_dir", writeTestFile(t, dir, "data-file", "x"))

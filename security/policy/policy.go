@@ -323,6 +323,15 @@ func (p *Policy) Lookup(host string) (SCS, bool) {
 	return sp.SCS, true
 }
 
+// Entry returns the entry of the SCS with id (Decision.SCS).
+func (p *Policy) Entry(id string) (SCS, bool) {
+	sp := p.byID[id]
+	if sp == nil {
+		return SCS{}, false
+	}
+	return sp.SCS, true
+}
+
 // Peers returns every Diameter identity the policy lets connect, by
 // lower-case Origin-Host. The map is a copy.
 func (p *Policy) Peers() map[string]Peer {
@@ -335,9 +344,12 @@ func (p *Policy) Peers() map[string]Peer {
 }
 
 // RemovedPeers returns, sorted, the Origin-Hosts a peer connected under old
-// may no longer use under new: gone from the policy, moved to another SCS
-// entry, or with another realm. The daemon disconnects them (DPR). A nil
-// old or new counts as an empty policy.
+// may no longer use under new, which the daemon disconnects (DPR): an SCS
+// identity gone from the policy, moved to another SCS entry or to another
+// realm, or turned into an agent; an agent gone from every entry, or turned
+// into an SCS identity. An agent that still carries some SCS stays
+// connected (Decide refuses requests of the SCSs it no longer carries). A
+// nil old or new counts as an empty policy.
 func RemovedPeers(old, new *Policy) []string {
 	if old == nil {
 		return nil
@@ -349,7 +361,7 @@ func RemovedPeers(old, new *Policy) []string {
 		if new != nil {
 			pn, ok = new.peers[h]
 		}
-		if !ok || pn.Realm != po.Realm || pn.Agent != po.Agent || !slices.Equal(pn.SCS, po.SCS) {
+		if !ok || pn.Agent != po.Agent || !po.Agent && (pn.Realm != po.Realm || !slices.Equal(pn.SCS, po.SCS)) {
 			out = append(out, h)
 		}
 	}

@@ -255,6 +255,32 @@ func TestPeers(t *testing.T) {
 	if want := "scs1.scs.example,scs2.scs.example"; got != want {
 		t.Errorf("RemovedPeers = %s, want %s", got, want)
 	}
+	// An agent that still carries one SCS stays; one that carries none goes.
+	r := mustCompile(t, `scs:
+  - id: acme
+    peers: [{origin_host: scs1.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example, dra2.scs.example]
+    scs_identity: "491719900001"
+  - id: beta
+    peers: [{origin_host: scs2.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example]
+    scs_identity: "491719900002"
+`)
+	s := mustCompile(t, `scs:
+  - id: acme
+    peers: [{origin_host: scs1.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example]
+    scs_identity: "491719900001"
+  - id: beta
+    peers: [{origin_host: scs2.scs.example, realm: scs.example}, {origin_host: dra2.scs.example, realm: scs.example}]
+    scs_identity: "491719900002"
+`)
+	if got := strings.Join(RemovedPeers(r, s), ","); got != "dra2.scs.example" {
+		t.Errorf("RemovedPeers = %s, want dra2.scs.example (turned into an SCS identity)", got)
+	}
+	if e, ok := s.Entry("beta"); !ok || e.Identity != "491719900002" {
+		t.Errorf("Entry = %+v %v", e, ok)
+	}
 	if RemovedPeers(nil, q) != nil || len(RemovedPeers(q, q)) != 0 {
 		t.Error("RemovedPeers of nil or the same policy is not empty")
 	}

@@ -42,7 +42,11 @@ type QuotaStore interface {
 
 // Limiter applies each SCS's rate (token bucket) and quota (fixed windows)
 // to requests its Policy allowed: rate first, then each quota window,
-// smallest first, so a request refused by rate spends no quota. It reads
+// smallest first, so a request refused by rate spends no quota. (A request
+// refused by a larger window has counted in the smaller ones it passed;
+// with windows that divide each other, such as 1h and 24h, that never
+// matters: the larger window stays used up until it ends, and the smaller
+// ones end with it. A request refused by quota has spent its rate token.) It reads
 // the limits from the Policy it is given on each call, so one Limiter
 // serves every reloaded policy; a bucket keeps its tokens across reloads
 // while its SCS stays (a changed rate or burst applies from the reload on).

@@ -210,6 +210,7 @@ func (s *Server) handle(raw net.Conn, ip string) {
 
 // Conns returns the open connections (for routing DNRs and for tests).
 func (s *Server) Conns() []*Conn {
+	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*Conn, 0, len(s.conns))
@@ -225,6 +226,7 @@ func (s *Server) Conns() []*Conn {
 // the most recently opened wins (an SCS that reconnected has a stale one
 // until its watchdog notices).
 func (s *Server) ConnFor(host string) *Conn {
+	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var own, agent *Conn

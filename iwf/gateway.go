@@ -29,28 +29,18 @@ type SCSConns interface {
 	ConnFor(host string) *diam.Conn
 }
 
-// SCS is what the gateway knows of one configured SCS.
-type SCS struct {
-	OriginHost string
-	Realm      string
-	// Identity is the SCS's E.164 number: the SCS-Identity its DARs must
-	// carry (else Request-Status INVSCSID 103), and the SM-RP-SMEA of its
-	// triggers on T4 (the originator the UE sees, TS 23.682 5.2.1).
-	Identity string
-}
-
 // Config configures a Gateway.
 type Config struct {
 	// Identity is ours (Origin-Host/Realm of S6m, T4 and DNR requests).
 	Identity diam.Identity
-	// SCSs by Origin-Host.
-	SCSs []SCS
+	// Authorizer is the policy gate of step 5 (required).
+	Authorizer Authorizer
 	// HSSRealm and SMSCRealm are the Destination-Realm of SIR and DTR.
 	HSSRealm, SMSCRealm string
-	// MaxPayloadBytes: larger payloads get INVPAYLOAD (101).
-	MaxPayloadBytes int
-	// MaxValidity: a longer Validity-Time gets INVPERIOD (104).
+	// MaxPayloadBytes and MaxValidity are the daemon-wide ceilings
+	// (INVPAYLOAD 101, INVPERIOD 104) no policy entry can raise.
 	// DefaultValidity applies when the DAR has none.
+	MaxPayloadBytes              int
 	MaxValidity, DefaultValidity time.Duration
 	// RecallReplace: the SMS-SC supports Trigger-Action RECALL/REPLACE;
 	// DAAs carry Feature-Supported-In-Final-Target bit 0 (TS 29.368).
@@ -71,7 +61,7 @@ type Config struct {
 // (trigger.go, replace.go), delivery reports and their outbox (report.go).
 type Gateway struct {
 	cfg   Config
-	scs   map[string]SCS // by lower-case Origin-Host
+	auth  Authorizer
 	store Store
 	hss   CorePeers
 	smsc  CorePeers
@@ -101,8 +91,8 @@ type Stats struct {
 // New builds a Gateway. SetSCSConns must be called before Run (the Tsp
 // server is built with the gateway as its handler, so it comes second).
 func New(cfg Config, store Store, hss, smsc CorePeers) (*Gateway, error) {
-	if store == nil || hss == nil || smsc == nil {
-		return nil, errors.New("iwf: store, hss and smsc are required")
+	if store == nil || hss == nil || smsc == nil || cfg.Authorizer == nil {
+		return nil, errors.New("iwf: store, hss, smsc and an authorizer are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -116,11 +106,8 @@ func New(cfg Config, store Store, hss, smsc CorePeers) (*Gateway, error) {
 	if cfg.ReportRetryMax < cfg.ReportRetryMin {
 		cfg.ReportRetryMax = max(cfg.ReportRetryMin, 5*time.Minute)
 	}
-	g := &Gateway{cfg: cfg, store: store, hss: hss, smsc: smsc, log: cfg.Logger,
-		scs: make(map[string]SCS, len(cfg.SCSs)), kick: make(chan struct{}, 1)}
-	for _, s := range cfg.SCSs {
-		g.scs[strings.ToLower(s.OriginHost)] = s
-	}
+	g := &Gateway{cfg: cfg, auth: cfg.Authorizer, store: store, hss: hss, smsc: smsc, log: cfg.Logger,
+		kick: make(chan struct{}, 1)}
 	var err error
 	if g.tspDict, err = dictionaries.Tsp(); err != nil {
 		return nil, err
@@ -146,11 +133,6 @@ func (g *Gateway) S6mDict() *dict.Parser { return g.s6mDict }
 
 // T4Dict is the T4 parser.
 func (g *Gateway) T4Dict() *dict.Parser { return g.t4Dict }
-
-func (g *Gateway) scsFor(originHost string) (SCS, bool) {
-	s, ok := g.scs[strings.ToLower(originHost)]
-	return s, ok
-}
 
 // keyedMutex is a set of mutexes by key, created on demand and dropped when
 // unused.

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/t4"
 	"github.com/mtciwf/mtciwf/diam/tsp"
 	"github.com/mtciwf/mtciwf/security"
@@ -17,7 +18,7 @@ import (
 // the same SCS; the SMS-SC is asked to replace or remove the pending message
 // (T4 Trigger-Action REPLACE/RECALL); DIAMETER_ERROR_TRIGGER_REPLACE_FAILURE,
 // _RECALL_FAILURE and _ORIGINAL_MESSAGE_NOT_PENDING map to 110/111/112.
-func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
+func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
 	da := &dar.DeviceAction
 	recall := da.ActionType == tsp.DeviceTriggerRecall
 	fail := tsp.StatusReplaceFail
@@ -26,12 +27,10 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 		fail, action = tsp.StatusRecallFail, t4.Recall
 	}
 
-	// Step 5: the SCS's identity and limits, as for a trigger.
-	scs, ok := g.scsFor(dar.OriginHost)
-	if !ok {
-		return tsp.StatusNotAuthorized, fmt.Sprintf("SCS %q has no configuration on this MTC-IWF", dar.OriginHost)
-	}
-	if status, reason := g.checkLimits(scs, da); status != tsp.StatusSuccess {
+	// Step 5: the same gate as a trigger (the policy names the actions
+	// each rule allows).
+	scs, status, reason := g.authorize(ctx, c, dar)
+	if status != tsp.StatusSuccess {
 		return status, reason
 	}
 	if !g.cfg.RecallReplace {
@@ -44,9 +43,9 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 	if !recall && oldRef == da.ReferenceNumber {
 		return fail, "a replacement needs a new Reference-Number"
 	}
-	unlockOld := g.refs.lock(refKey(scs.OriginHost, oldRef))
+	unlockOld := g.refs.lock(refKey(dar.OriginHost, oldRef))
 	defer unlockOld()
-	old, err := g.store.Get(ctx, scs.OriginHost, oldRef)
+	old, err := g.store.Get(ctx, dar.OriginHost, oldRef)
 	if errors.Is(err, ErrNotFound) {
 		return fail, fmt.Sprintf("Old-Reference-Number %d names no open trigger of this SCS", oldRef)
 	} else if err != nil {
@@ -71,7 +70,7 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 			return status, reason
 		}
 		// Recalled: no delivery report is owed for it any more.
-		if err := g.store.CloseTrigger(ctx, scs.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := g.store.CloseTrigger(ctx, dar.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
 			g.log.Error("recalled trigger not closed in the store", zap.Error(err))
 		}
 		return tsp.StatusSuccess, ""
@@ -79,9 +78,9 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 
 	// Replace: the new trigger goes through the HSS again (it is a new
 	// authorization) and is recorded before the SMS-SC is asked.
-	unlockNew := g.refs.lock(refKey(scs.OriginHost, da.ReferenceNumber))
+	unlockNew := g.refs.lock(refKey(dar.OriginHost, da.ReferenceNumber))
 	defer unlockNew()
-	if _, err := g.store.Get(ctx, scs.OriginHost, da.ReferenceNumber); err == nil {
+	if _, err := g.store.Get(ctx, dar.OriginHost, da.ReferenceNumber); err == nil {
 		return fail, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
 	}
 	sia, status, reason := g.resolve(ctx, scs, da)
@@ -107,7 +106,7 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, dar *tsp.DAR, tx *transac
 		g.log.Warn("could not record the SMS-SC of a replacement", zap.Error(err))
 	}
 	// The old message is gone from the SMS-SC: its report will never come.
-	if err := g.store.CloseTrigger(ctx, scs.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := g.store.CloseTrigger(ctx, dar.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {
 		g.log.Error("replaced trigger not closed in the store", zap.Error(err))
 	}
 	g.Stats.Accepted.Add(1)

@@ -15,6 +15,7 @@ import (
 	"github.com/mtciwf/mtciwf/diam/t4"
 	"github.com/mtciwf/mtciwf/diam/tsp"
 	"github.com/mtciwf/mtciwf/security"
+	"github.com/mtciwf/mtciwf/security/policy"
 )
 
 // ServeDiameter is the Tsp handler: every DAR that passed the transport
@@ -36,9 +37,9 @@ func (g *Gateway) ServeDiameter(ctx context.Context, c *diam.Conn, req *godiam.M
 	var reason string
 	switch dar.DeviceAction.ActionType {
 	case tsp.DeviceTriggerRequest:
-		status, reason = g.trigger(ctx, dar, tx)
+		status, reason = g.trigger(ctx, c, dar, tx)
 	case tsp.DeviceTriggerReplace, tsp.DeviceTriggerRecall:
-		status, reason = g.replaceOrRecall(ctx, dar, tx)
+		status, reason = g.replaceOrRecall(ctx, c, dar, tx)
 	default:
 		status, reason = tsp.StatusPermanentError, fmt.Sprintf("Action-Type %s is not a request", dar.DeviceAction.ActionType)
 	}
@@ -66,22 +67,19 @@ func (g *Gateway) begin(dar *tsp.DAR) *transaction {
 
 // trigger is the device-trigger procedure (TS 23.682 5.2.1, Action-Type 1),
 // DESIGN.md steps 5-9 in order.
-func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
+func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
 	da := &dar.DeviceAction
 	g.Stats.Triggers.Add(1)
 
-	// Step 5: what this SCS may ask (the policy engine of issue 4 goes
-	// here; for now the per-SCS identity and the global limits).
-	scs, ok := g.scsFor(dar.OriginHost)
-	if !ok {
-		return tsp.StatusNotAuthorized, fmt.Sprintf("SCS %q has no configuration on this MTC-IWF", dar.OriginHost)
-	}
-	if status, reason := g.checkLimits(scs, da); status != tsp.StatusSuccess {
+	// Step 5: what this SCS may ask: the daemon-wide ceilings, then the
+	// operator's policy (identity, limits, UE x service, rate, quota).
+	scs, status, reason := g.authorize(ctx, c, dar)
+	if status != tsp.StatusSuccess {
 		return status, reason
 	}
-	unlock := g.refs.lock(refKey(scs.OriginHost, da.ReferenceNumber))
+	unlock := g.refs.lock(refKey(dar.OriginHost, da.ReferenceNumber))
 	defer unlock()
-	if _, err := g.store.Get(ctx, scs.OriginHost, da.ReferenceNumber); err == nil {
+	if _, err := g.store.Get(ctx, dar.OriginHost, da.ReferenceNumber); err == nil {
 		return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
 	} else if !errors.Is(err, ErrNotFound) {
 		g.log.Error("store read failed", zap.Error(err))
@@ -100,7 +98,7 @@ func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (t
 	if t4d != nil && t4d.HSSCause != nil && t4d.HSSCause.Has(s6m.AbsentSubscriber) {
 		// Absent subscriber: the SMS-SC stores the trigger and delivers it
 		// when the UE is back (TS 23.682 5.2.1), so we still submit.
-		g.log.Debug("HSS reports the subscriber absent; submitting for store and forward", zap.String("scs", scs.OriginHost))
+		g.log.Debug("HSS reports the subscriber absent; submitting for store and forward", zap.String("scs", dar.OriginHost))
 	}
 
 	// Step 7: the trigger is written durably before anything says it was
@@ -134,12 +132,13 @@ func (g *Gateway) trigger(ctx context.Context, dar *tsp.DAR, tx *transaction) (t
 	return tsp.StatusSuccess, ""
 }
 
-// newRecord is the stored form of a trigger about to be submitted.
-func (g *Gateway) newRecord(scs SCS, dar *tsp.DAR, imsi string, validity time.Duration) *Trigger {
+// newRecord is the stored form of a trigger about to be submitted. SCS is
+// the requester's Origin-Host: the DNR's Destination-Host.
+func (g *Gateway) newRecord(scs policy.SCS, dar *tsp.DAR, imsi string, validity time.Duration) *Trigger {
 	da := &dar.DeviceAction
 	now := g.cfg.Now()
 	rec := &Trigger{
-		SCS: scs.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
+		SCS: dar.OriginHost, SCSRealm: dar.OriginRealm, Reference: da.ReferenceNumber,
 		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
 		IMSI: imsi, SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
 		State: TriggerAccepted,
@@ -155,19 +154,25 @@ func (g *Gateway) newRecord(scs SCS, dar *tsp.DAR, imsi string, validity time.Du
 	return rec
 }
 
-// checkLimits applies the checks that need no policy engine: SCS-Identity
-// (103), payload size (101), validity (104).
-func (g *Gateway) checkLimits(scs SCS, da *tsp.DeviceAction) (tsp.RequestStatus, string) {
-	if da.SCSIdentity != "" && da.SCSIdentity != scs.Identity {
-		return tsp.StatusInvSCSID, fmt.Sprintf("SCS-Identity %s is not the identity configured for %s", da.SCSIdentity, scs.OriginHost)
-	}
+// authorize is step 5: the daemon-wide ceilings (INVPAYLOAD 101,
+// INVPERIOD 104), then the policy. It returns the SCS's policy entry.
+func (g *Gateway) authorize(ctx context.Context, c *diam.Conn, dar *tsp.DAR) (policy.SCS, tsp.RequestStatus, string) {
+	da := &dar.DeviceAction
 	if td := da.TriggerData; td != nil && len(td.Payload) > g.cfg.MaxPayloadBytes {
-		return tsp.StatusInvPayload, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(td.Payload), g.cfg.MaxPayloadBytes)
+		return policy.SCS{}, tsp.StatusInvPayload, fmt.Sprintf("payload of %d bytes exceeds the limit of %d", len(td.Payload), g.cfg.MaxPayloadBytes)
 	}
 	if da.ValidityTime != nil && time.Duration(*da.ValidityTime)*time.Second > g.cfg.MaxValidity {
-		return tsp.StatusInvPeriod, fmt.Sprintf("Validity-Time %d s exceeds the limit of %d s", *da.ValidityTime, int64(g.cfg.MaxValidity/time.Second))
+		return policy.SCS{}, tsp.StatusInvPeriod, fmt.Sprintf("Validity-Time %d s exceeds the limit of %d s", *da.ValidityTime, int64(g.cfg.MaxValidity/time.Second))
 	}
-	return tsp.StatusSuccess, ""
+	scs, ok := g.auth.Lookup(dar.OriginHost)
+	if !ok {
+		return policy.SCS{}, tsp.StatusNotAuthorized, fmt.Sprintf("SCS %q has no entry in the authorization policy", dar.OriginHost)
+	}
+	d := g.auth.Authorize(ctx, query(c, dar, g.validity(da)))
+	if !d.Allowed {
+		return scs, tsp.RequestStatus(d.Code.RequestStatus()), d.Reason
+	}
+	return scs, tsp.StatusSuccess, ""
 }
 
 func (g *Gateway) validity(da *tsp.DeviceAction) time.Duration {
@@ -178,7 +183,7 @@ func (g *Gateway) validity(da *tsp.DeviceAction) time.Duration {
 }
 
 // resolve sends the SIR (TS 29.336 5.2.1.3) and maps its result.
-func (g *Gateway) resolve(ctx context.Context, scs SCS, da *tsp.DeviceAction) (*s6m.SIA, tsp.RequestStatus, string) {
+func (g *Gateway) resolve(ctx context.Context, scs policy.SCS, da *tsp.DeviceAction) (*s6m.SIA, tsp.RequestStatus, string) {
 	svc := s6m.DeviceTrigger
 	sir := s6m.SIR{
 		Routing:        core.Routing{OriginHost: g.cfg.Identity.OriginHost, OriginRealm: g.cfg.Identity.OriginRealm, DestinationRealm: g.cfg.HSSRealm},
@@ -217,7 +222,7 @@ func (g *Gateway) resolve(ctx context.Context, scs SCS, da *tsp.DeviceAction) (*
 }
 
 // newDTR builds the T4 Device-Trigger-Request (TS 29.337 5.2.1.3).
-func (g *Gateway) newDTR(scs SCS, da *tsp.DeviceAction, sia *s6m.SIA, imsi string, validity time.Duration,
+func (g *Gateway) newDTR(scs policy.SCS, da *tsp.DeviceAction, sia *s6m.SIA, imsi string, validity time.Duration,
 	action t4.TriggerAction, oldRef *uint32) *t4.DTR {
 	ref := da.ReferenceNumber
 	vt := uint32(validity / time.Second)

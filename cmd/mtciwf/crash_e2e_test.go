@@ -41,6 +41,7 @@ func TestKillNineKeepsEveryTrigger(t *testing.T) {
 	cfgFile := filepath.Join(e.dir, "mtciwf.yaml")
 	yaml := fmt.Sprintf(`log: {format: json, level: info}
 data_dir: %[1]s/data
+policy_file: %[1]s/policy.yaml
 tsp:
   listen: %[2]s
   tls:
@@ -49,7 +50,7 @@ tsp:
     client_ca_files: [%[1]s/ca.pem]
     crl_files: [%[1]s/crl.pem]
   peers:
-    - {origin_host: scs1.scs.example, origin_realm: scs.example, kind: scs, scs_identity: "491719900001"}
+    - {origin_host: scs1.scs.example, origin_realm: scs.example, kind: scs}
 triggers: {report_retry_min: 50ms, report_retry_max: 200ms}
 hss: {request_timeout: 1s, peers: [{origin_host: hss.operator.example, address: %[3]s}]}
 smsc: {request_timeout: 1s, peers: [{origin_host: smsc.operator.example, address: %[4]s}]}

@@ -5,6 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam/dict"
@@ -14,6 +19,7 @@ import (
 	"github.com/mtciwf/mtciwf/dictionaries"
 	"github.com/mtciwf/mtciwf/iwf"
 	"github.com/mtciwf/mtciwf/security"
+	"github.com/mtciwf/mtciwf/security/policy"
 )
 
 // serve runs the daemon until ctx is cancelled (SIGTERM/SIGINT), then shuts
@@ -76,12 +82,17 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		OriginStateID: uint32(time.Now().Unix()),
 		ProductName:   "mtciwf",
 	}
-	var scss []iwf.SCS
-	for _, p := range cfg.Tsp.Peers {
-		if p.Kind == PeerKindSCS {
-			scss = append(scss, iwf.SCS{OriginHost: p.OriginHost, Realm: p.OriginRealm, Identity: p.SCSIdentity})
-		}
+	// Step 5: the authorization policy (per SCS, per UE, per service per
+	// UE, rate and quota), reloaded when its file changes and on SIGHUP; an
+	// invalid edit keeps the previous policy in force.
+	watcher, err := policy.NewWatcher(cfg.PolicyFile, log.Named("policy"))
+	if err != nil {
+		return fmt.Errorf("policy_file: %w", err)
 	}
+	defer watcher.Close()
+	limiter := policy.NewLimiter(store, nil) // quota counts live in the store: they survive restarts
+	auth := &iwf.PolicyAuthorizer{Current: watcher.Current, Limiter: limiter, Audit: log.Named("audit")}
+
 	// The core side: S6m to the HSS, T4 to the SMS-SC (steps 6 and 8).
 	hss, err := corePool("hss", cfg.HSS, identity, dictionaries.AppS6m, log)
 	if err != nil {
@@ -93,7 +104,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	}
 	gw, err := iwf.New(iwf.Config{
 		Identity:        identity,
-		SCSs:            scss,
+		Authorizer:      auth,
 		HSSRealm:        cfg.HSS.DestinationRealm,
 		SMSCRealm:       cfg.SMSC.DestinationRealm,
 		MaxPayloadBytes: cfg.Triggers.MaxPayloadBytes,
@@ -126,7 +137,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 			App:      diam.Application{ID: dictionaries.AppTsp, VendorID: dictionaries.VendorID3GPP, Dict: tspDict},
 			Limits:   diam.FrameLimits{MaxMessageSize: cfg.Tsp.MaxMessageSize, MaxDepth: cfg.Tsp.MaxAVPDepth, MaxAVPs: cfg.Tsp.MaxAVPs},
 			Handler:  gw,
-			Admitter: peers,
+			Admitter: &iwf.PolicyAdmitter{Base: peers, Current: watcher.Current},
 
 			WatchdogInterval:   cfg.Tsp.WatchdogInterval,
 			CERTimeout:         cfg.Tsp.CERTimeout,
@@ -143,6 +154,40 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	}
 
 	gw.SetSCSConns(srv)
+	// A reload that drops a peer from the policy disconnects it (DPR);
+	// everything else applies to the next request, in-flight ones finish
+	// under the policy they started with.
+	watcher.OnChange = func(old, new *policy.Policy) {
+		limiter.Sync(new)
+		removed := policy.RemovedPeers(old, new)
+		log.Info("authorization policy reloaded", zap.Int("rules", new.Rules()), zap.Strings("peers_removed", removed))
+		for _, c := range srv.Conns() {
+			if b := c.Binding(); b != nil && slices.Contains(removed, strings.ToLower(b.OriginHost)) {
+				go func() {
+					dctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.GracePeriod)
+					defer cancel()
+					_ = c.Disconnect(dctx, diam.DisconnectDoNotWantToTalkToYou)
+				}()
+			}
+		}
+	}
+	if err := watcher.Watch(ctx, log.Named("policy")); err != nil {
+		return fmt.Errorf("policy_file: watch: %w", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: reloading the authorization policy")
+				_ = watcher.Reload() // logs every problem itself and keeps the old policy
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	l, err := net.Listen("tcp", cfg.Tsp.Listen)
 	if err != nil {
 		return fmt.Errorf("tsp.listen: %w", err)

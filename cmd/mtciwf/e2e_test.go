@@ -27,6 +27,29 @@ import (
 	"github.com/mtciwf/mtciwf/dictionaries"
 )
 
+// testPolicy lets the test SCSs trigger every UE of the subscriber file:
+// the policy is not what these tests are about (policy_e2e_test.go is).
+const testPolicy = `
+scs:
+  - id: scs1
+    peers: [{origin_host: scs1.scs.example, realm: scs.example}]
+    agents: [dra1.scs.example]
+    scs_identity: "491719900001"
+    rules:
+      - {allow: {external_id_domain: iot.example.com}, actions: [trigger, replace, recall]}
+      - {allow: {msisdn_prefix: "4917"}, actions: [trigger, replace, recall]}
+  - id: scs2
+    peers: [{origin_host: scs2.scs.example, realm: scs.example}]
+    scs_identity: "491719900002"
+    rules:
+      - {allow: {external_id_domain: iot.example.com}, actions: [trigger, replace, recall]}
+  - id: revoked
+    peers: [{origin_host: revoked.scs.example, realm: scs.example}]
+    scs_identity: "491719900003"
+    rules:
+      - {allow: {external_id_domain: iot.example.com}}
+`
+
 type e2e struct {
 	t       *testing.T
 	dir     string
@@ -38,6 +61,7 @@ type e2e struct {
 	crlPath string
 	leaves  map[string]*devpki.Leaf
 	run     *running
+	cfg     *Config
 	book    *reportBook // delivery reports received by this test's SCS clients
 }
 
@@ -62,7 +86,7 @@ func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &e2e{t: t, dir: dir, ca: ca, leaves: map[string]*devpki.Leaf{}, done: make(chan error, 1)}
+	e := &e2e{t: t, dir: dir, ca: ca, leaves: map[string]*devpki.Leaf{}}
 	issue := func(name string, o devpki.LeafOptions) {
 		l, err := ca.Issue(o)
 		if err != nil {
@@ -106,16 +130,28 @@ func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	}
 	cfg.Shutdown.GracePeriod = 5 * time.Second
 	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.PolicyFile = filepath.Join(dir, "policy.yaml")
+	writeFile(t, cfg.PolicyFile, []byte(testPolicy))
 	if mod != nil {
 		mod(cfg)
 	}
 
+	e.cfg = cfg
+	e.start(t)
+	t.Cleanup(func() { e.stop(t) })
+	return e
+}
+
+// start runs the daemon on e.cfg and waits until it accepts connections.
+func (e *e2e) start(t *testing.T) {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	e.logs = logs
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
+	e.done = make(chan error, 1)
 	ready := make(chan *running, 1)
-	go func() { e.done <- runDaemon(ctx, cfg, zap.New(core), func(r *running) { ready <- r }) }()
+	go func() { e.done <- runDaemon(ctx, e.cfg, zap.New(core), func(r *running) { ready <- r }) }()
 	select {
 	case r := <-ready:
 		e.addr = r.TspAddr.String()
@@ -125,15 +161,34 @@ func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	case <-time.After(10 * time.Second):
 		t.Fatal("daemon did not start within 10 s")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-e.done:
-		case <-time.After(10 * time.Second):
-			t.Error("daemon did not stop")
+}
+
+// stop stops the daemon (as SIGTERM does) and waits for it; idempotent.
+func (e *e2e) stop(t *testing.T) {
+	if e.done == nil {
+		return
+	}
+	e.cancel()
+	select {
+	case err := <-e.done:
+		if err != nil {
+			t.Errorf("daemon exit: %v", err)
 		}
-	})
-	return e
+	case <-time.After(10 * time.Second):
+		t.Error("daemon did not stop")
+	}
+	e.done = nil
+}
+
+// restart stops the daemon and starts it again on the same configuration
+// and data directory.
+func (e *e2e) restart(t *testing.T) {
+	t.Helper()
+	e.stop(t)
+	cfg := *e.cfg
+	cfg.Tsp.Listen = e.addr // same port, so clients reconnect where they were
+	e.cfg = &cfg
+	e.start(t)
 }
 
 func (e *e2e) pool() *x509.CertPool {

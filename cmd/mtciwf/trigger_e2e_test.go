@@ -69,8 +69,8 @@ func startGateway(t *testing.T, hssAddrs []string, smscAddr string, mod func(*Co
 	})
 	g.e2e = startDaemonWith(t, func(cfg *Config) {
 		cfg.Tsp.Peers = []PeerConfig{
-			{OriginHost: "scs1.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS, SCSIdentity: "491719900001"},
-			{OriginHost: "scs2.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS, SCSIdentity: "491719900002"},
+			{OriginHost: "scs1.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS},
+			{OriginHost: "scs2.scs.example", OriginRealm: "scs.example", Kind: PeerKindSCS},
 		}
 		cfg.HSS.Peers = nil
 		for i, a := range hssAddrs {
@@ -352,7 +352,9 @@ func TestTriggerNoSIRWhenRefusedLocally(t *testing.T) {
 }
 
 func TestAbsentSubscriberAndDuplicateReference(t *testing.T) {
-	_, hss, smsc := startCore(t, 50*time.Millisecond)
+	// Reports take 1 s: long enough for reference 12 to be still open when
+	// it is used again, however slow the machine.
+	_, hss, smsc := startCore(t, time.Second)
 	g := startGateway(t, []string{hss}, smsc, nil)
 	c := g.scs(t, "scs1")
 	// Absent: still submitted (store and forward); the SMS-SC reports it.

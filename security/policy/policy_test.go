@@ -312,7 +312,7 @@ func TestExampleConfig(t *testing.T) {
 			t.Errorf("%+v: %+v, want allowed %v", tt.q, d, tt.want)
 		}
 	}
-	if s, _ := p.Lookup("scs1.scs.example"); s.Limits.Rate == nil || s.Limits.Rate.Burst != 100 || len(s.Limits.Quota) != 2 {
+	if s, _ := p.Lookup("scs1.scs.example"); s.Limits.Rate == nil || s.Limits.Rate.Burst != 400 || len(s.Limits.Quota) != 2 {
 		t.Errorf("scs1 limits = %+v", s.Limits)
 	}
 }

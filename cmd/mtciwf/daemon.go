@@ -43,7 +43,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	// The wiring follows DESIGN.md's request path: 1 transport (TLS profile,
 	// revocation), 2 capabilities exchange (peer table), 3 frame guard and
 	// bindings (diam), 4 decode/validate (dictionary), then the procedure.
-	tlsCfg, revocation, err := security.NewServerTLS(security.ServerTLSOptions{
+	// The TLS material (certificate, key, trust anchors, CRLs) is reloaded
+	// when its files change and on SIGHUP: new handshakes use the new
+	// material, established connections keep theirs.
+	serverTLS, err := security.NewReloadableServerTLS(security.ServerTLSOptions{
 		CertFile:      cfg.Tsp.TLS.CertFile,
 		KeyFile:       cfg.Tsp.TLS.KeyFile,
 		ClientCAFiles: cfg.Tsp.TLS.ClientCAFiles,
@@ -52,10 +55,11 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	if err != nil {
 		return fmt.Errorf("tsp.tls: %w", err)
 	}
-	defer revocation.Close()
-	if err := revocation.Watch(ctx, log.Named("crl")); err != nil {
-		return fmt.Errorf("tsp.tls.crl_files: watch: %w", err)
+	defer serverTLS.Close()
+	if err := serverTLS.Watch(ctx); err != nil {
+		return fmt.Errorf("tsp.tls: watch: %w", err)
 	}
+	tlsCfg := serverTLS.Config()
 
 	peerConfigs := make([]security.PeerConfig, 0, len(cfg.Tsp.Peers))
 	for _, p := range cfg.Tsp.Peers {
@@ -181,8 +185,11 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		for {
 			select {
 			case <-hup:
-				log.Info("SIGHUP: reloading the authorization policy")
-				_ = watcher.Reload() // logs every problem itself and keeps the old policy
+				// Everything reloadable; each reload logs its problems and
+				// keeps the previous version in force.
+				log.Info("SIGHUP: reloading the authorization policy and the TLS material")
+				_ = watcher.Reload()
+				_ = serverTLS.Reload()
 			case <-ctx.Done():
 				return
 			}

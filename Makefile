@@ -57,3 +57,13 @@ fuzz:
 
 clean:
 	rm -rf $(BIN) dev
+
+# make install [DESTDIR=/stage] [PREFIX=/usr/local]: the mtciwf, coresim, scs and devpki binaries
+# into $(PREFIX)/bin, the example configs into /etc/mtciwf (an existing file is never overwritten;
+# the new one is always written as *.example), the systemd unit and its sysusers.d user. Needs no
+# root with DESTDIR set. See packaging/install.sh and README "Installing".
+PREFIX ?= /usr/local
+.PHONY: install
+install:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/mtciwf ./cmd/coresim ./cmd/scs ./cmd/devpki
+	DESTDIR="$(DESTDIR)" PREFIX="$(PREFIX)" BIN="$(BIN)" sh packaging/install.sh

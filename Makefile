@@ -44,7 +44,16 @@ vet:
 staticcheck:
 	$(GO) tool staticcheck ./...
 
-bench:
+# make bench: build, then the end-to-end benchmark (cmd/benchrun): coresim, the
+# daemon (bbolt on disk, fsync) and a bare go-diameter baseline, all on
+# 127.0.0.1, driven by scs load; prints one table and writes BENCHMARKS.md.
+# About 5 minutes (1,000,000 open triggers); BENCH_FLAGS=-quick for ~3.
+bench: build
+	$(GO) run ./cmd/benchrun -bin $(BIN) $(BENCH_FLAGS)
+
+# make bench-go: the Go micro-benchmarks (go test -bench).
+.PHONY: bench-go
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 
 # make fuzz: run every native fuzz target for FUZZTIME each (default 60s).

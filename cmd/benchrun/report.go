@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+type report struct {
+	started     time.Time
+	opts        options
+	clk         float64
+	search      []*stepResult
+	max         float64
+	measured    []*stepResult // at max, at half
+	bare        []*stepResult // at the daemon's max, at the generator's ceiling
+	open        *openResult
+	exampleLoad string
+	storeFS     string
+	shm         []*stepResult // diagnostic: store on tmpfs
+}
+
+func us(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+func mb(kb int64) string { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+
+// daemon figures of one run.
+func (r *stepResult) cpuPerTrigger() float64 {
+	if r.Sum.Sent == 0 {
+		return 0
+	}
+	return r.ServerCPU / float64(r.Sum.Sent)
+}
+
+// msgsPerCPU: 10 Diameter messages per trigger in the daemon, 2 per DAR in
+// the bare server (counting answered DARs).
+func (r *stepResult) msgsPerCPU() float64 {
+	if r.ServerCPU == 0 {
+		return 0
+	}
+	if r.Bare {
+		n := 0
+		for _, v := range r.Sum.Status {
+			n += v
+		}
+		return 2 * float64(n) / r.ServerCPU
+	}
+	return 10 * float64(r.Sum.Sent) / r.ServerCPU
+}
+
+func (rep *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	cpu, cores, kernel, cc := machine()
+	p("# Benchmarks\n\n")
+	p("Written by `make bench` (`go run ./cmd/benchrun`, source in `cmd/benchrun/`). Do not edit by hand: run it again.\n\n")
+	p("- date: %s (UTC), run took %s\n", rep.started.Format("2006-01-02 15:04"), time.Since(rep.started).Round(time.Second))
+	p("- machine: %s, %d logical CPUs, Linux %s, TCP congestion control `%s`\n", cpu, cores, kernel, cc)
+	p("- Go: %s (benchrun; the binaries are built by the same toolchain with `make build`)\n", runtime.Version())
+	mode := "full"
+	if rep.opts.quick {
+		mode = "quick (-quick)"
+	}
+	p("- store: bbolt file in the temporary directory on `%s`, fsync on every group commit\n", rep.storeFS)
+	p("- mode: %s; search steps %s, measurement runs %s, %d scs load process(es) with --concurrency %d; coresim --delivery-delay %s; /proc clock %v ticks/s\n\n",
+		mode, rep.opts.step, rep.opts.measure, rep.opts.generators, rep.opts.concurrency, rep.opts.deliveryWait, rep.clk)
+
+	p("## Results\n\n")
+	p("| measurement | value |\n| --- | --- |\n")
+	p("| maximum sustained triggers/s (every DAA SUCCESS, every DNR received, rate held) | **%.0f /s** (search: %s) |\n", rep.max, rep.searchSummary())
+	for i, m := range rep.measured {
+		label := "at the maximum"
+		if i == 1 {
+			label = "at half the maximum"
+		}
+		st := "passed"
+		if !m.OK {
+			st = "FAILED: " + m.Why
+		}
+		p("| %s: offered / achieved, %s | %.0f /s / %.0f /s over %s, %d triggers, %d reports (%s) |\n", label, "outcome", m.Target, m.Sum.SentRate, m.Duration, m.Sum.Sent, m.Sum.Reports, st)
+		p("| %s: DAR→DAA latency p50 / p99 / p99.9 | %s / %s / %s |\n", label, us(m.Sum.P50), us(m.Sum.P99), us(m.Sum.P999))
+		p("| %s: daemon CPU per trigger | %.1f µs |\n", label, m.cpuPerTrigger()*1e6)
+		p("| %s: daemon Diameter messages per CPU-second (10 per trigger) | %.0f |\n", label, m.msgsPerCPU())
+		p("| %s: CPU used (cores) by daemon / scs load / coresim | %.2f / %.2f / %.2f (of %d) |\n", label, m.ServerCPU/m.Wall, m.GenCPU/m.Wall, m.CoreCPU/m.Wall, cores)
+	}
+	for i, bres := range rep.bare {
+		label := fmt.Sprintf("bare go-diameter server at %.0f DAR/s (the daemon's maximum)", bres.Target)
+		if i == 1 {
+			label = fmt.Sprintf("bare go-diameter server at %.0f DAR/s offered (the generator's ceiling)", bres.Target)
+		}
+		ans := 0
+		for _, v := range bres.Sum.Status {
+			ans += v
+		}
+		p("| %s: achieved, answered, latency p50 / p99 / p99.9 | %.0f /s, %d DAAs (%v), %s / %s / %s |\n", label, bres.Sum.SentRate, ans, bres.Sum.Status, us(bres.Sum.P50), us(bres.Sum.P99), us(bres.Sum.P999))
+		p("| %s: messages per CPU-second (2 per DAR) | %.0f |\n", label, bres.msgsPerCPU())
+		p("| %s: CPU used (cores) by server / scs load | %.2f / %.2f |\n", label, bres.ServerCPU/bres.Wall, bres.GenCPU/bres.Wall)
+	}
+	if len(rep.bare) > 1 && len(rep.measured) > 0 && rep.bare[1].msgsPerCPU() > 0 {
+		p("| **ratio daemon / bare**, messages per CPU-second, each at its own maximum | **%.2f×** (target ≥ 0.6×, aim 1.0×) |\n", rep.measured[0].msgsPerCPU()/rep.bare[1].msgsPerCPU())
+	}
+	if len(rep.bare) > 0 && len(rep.measured) > 0 && rep.bare[0].msgsPerCPU() > 0 {
+		p("| ratio daemon / bare, both at the same offered rate (%.0f/s; the bare server is then mostly idle and batches nothing) | %.2f× |\n", rep.bare[0].Target, rep.measured[0].msgsPerCPU()/rep.bare[0].msgsPerCPU())
+	}
+	peak := int64(0)
+	for _, r := range append(append([]*stepResult{}, rep.search...), rep.measured...) {
+		peak = max(peak, r.HWMkB)
+	}
+	p("| daemon peak RSS (VmHWM, highest of all load runs) | %s |\n", mb(peak))
+	if o := rep.open; o != nil {
+		p("| open triggers written into the store (iwf.BoltStore.Create, parallel) | %d in %s (%.0f/s), file %.0f MB |\n", o.N, o.LoadTime.Round(time.Second), float64(o.N)/o.LoadTime.Seconds(), float64(o.DBBytes)/(1<<20))
+		p("| daemon start with %d open triggers (to first trigger reported) | %s |\n", o.N, o.StartTime.Round(time.Millisecond))
+		p("| daemon RSS with %d open triggers: idle / after one more trigger / VmHWM | %s / %s / %s (target ≤ 256 MB) |\n", o.N, mb(o.IdleRSSkB), mb(o.AfterRSSkB), mb(o.HWMkB))
+		p("| daemon CPU while idle with %d open triggers (3 s) | %.3f cores |\n", o.N, o.IdleCPU)
+		if !o.TriggerOK {
+			p("| trigger with %d open triggers | FAILED: %s |\n", o.N, o.TriggerOutcome)
+		}
+	}
+	p("\n### Search steps\n\n| offered /s | result | achieved /s | DAR→DAA p99 | daemon cores | scs load cores | coresim cores |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, s := range rep.search {
+		res := "pass"
+		if !s.OK {
+			res = "fail: " + s.Why
+		}
+		p("| %.0f | %s | %.0f | %s | %.2f | %.2f | %.2f |\n", s.Target, res, s.Sum.SentRate, us(s.Sum.P99), s.ServerCPU/s.Wall, s.GenCPU/s.Wall, s.CoreCPU/s.Wall)
+	}
+
+	if len(rep.shm) > 0 {
+		p("\n### Diagnostic: the same daemon with its store on tmpfs (fsync free)\n\nNot a result: it shows whether the fsync'd store caps the rate above.\n\n| offered /s | result | achieved /s | DAR→DAA p99 | daemon cores | scs load cores | coresim cores |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+		for _, s := range rep.shm {
+			res := "pass"
+			if !s.OK {
+				res = "fail: " + s.Why
+			}
+			p("| %.0f | %s | %.0f | %s | %.2f | %.2f | %.2f |\n", s.Target, res, s.Sum.SentRate, us(s.Sum.P99), s.ServerCPU/s.Wall, s.GenCPU/s.Wall, s.CoreCPU/s.Wall)
+		}
+	}
+
+	p("\n## How it was measured\n\n")
+	p("```sh\nmake bench          # = make build, then go run ./cmd/benchrun (full: 1,000,000 open triggers)\ngo run ./cmd/benchrun -quick   # shorter steps, 100,000 open triggers\n```\n\n")
+	p("Everything runs on 127.0.0.1 from a temporary directory: a throwaway PKI (`configs/devpki`), `coresim` (HSS + SMS-SC, "+
+		"`--delivery-delay %s`), and `mtciwf serve` with a generated config (bbolt store on disk with fsync, log level warn, "+
+		"`tsp.max_in_flight_per_connection: 4096`) and a generated policy whose scs1/scs2 entries have no rate or quota limits. "+
+		"Each search and measurement step starts a fresh daemon on an empty store (so Reference-Numbers of a previous step never "+
+		"collide and each step's CPU is its own), waits for one warm-up trigger to be reported, then runs, for example:\n\n", rep.opts.deliveryWait)
+	p("```sh\n%s\n```\n\n", rep.exampleLoad)
+	p("A step passes when every DAR got Request-Status SUCCESS, every accepted trigger's DNR arrived (scs load waits up to 20 s after sending), "+
+		"there was no transport error and scs load held at least 95%% of the offered rate (its --concurrency bounds DARs in flight). "+
+		"The search doubles from %.0f/s while steps pass, then bisects %d times.\n\n", rep.opts.start, rep.opts.bisect)
+	p("CPU is user+system time from `/proc/<pid>/stat` (utime+stime, in clock ticks) of the daemon and coresim, read just before " +
+		"scs load starts and just after it exits (the window includes scs load's drain of the last reports), and the rusage of the " +
+		"scs load process(es). \"cores\" is CPU seconds divided by that window. The daemon handles 10 Diameter messages per " +
+		"trigger (DAR, DAA, SIR, SIA, DTR, DTA, DRR, DRA, DNR, DNA). The baseline, `cmd/benchrun/bareserver`, is go-diameter " +
+		"v4.3.0's own `diam.Server` + `sm.StateMachine` over mutual TLS with our Tsp dictionary, answering every DAR at once " +
+		"with a DAA built with the library API (2 messages per DAR); it is driven by the same scs load with `--drain 0s`. " +
+		"Peak RSS is VmHWM of `/proc/<pid>/status`. The open-triggers step writes that many Accepted triggers of an SCS the " +
+		"load never uses with `iwf.OpenBoltStore` + parallel `Create` while no daemon runs, starts the daemon on that file and " +
+		"reads VmRSS after it is up and idle for 3 s, and again after one more trigger.\n\n")
+	p("## How to read this\n\n")
+	p("- The load generator (`scs load`, one process, one TLS connection unless -generators 2), coresim and the daemon share the "+
+		"same %d vCPUs: every CPU second the generator and coresim spend is not available to the daemon. Compare the "+
+		"\"cores\" figures: when daemon + scs load + coresim approach %d, the machine, not the daemon alone, is the limit, and "+
+		"the maximum rate is a lower bound of what the daemon would do on its own cores.\n", cores, cores)
+	p("- The store fsyncs every group commit (`data_dir` on the VM's disk); the rate and latency include that.\n")
+	p("- The VM is noisy: repeated runs differ by up to ±30 %% (see `../shared/reference/go-diameter.md` §5). " +
+		"Latency percentiles with two generators are the worse of the two, not merged.\n")
+	p("- Messages per CPU-second is the efficiency figure that survives co-location best: it divides by the daemon's own CPU time. " +
+		"The ratio to the bare server compares it with go-diameter's own per-message cost on the same machine in the same run; " +
+		"the bare server does far less per message (no frame guard, no policy, no store, no core legs), so the ratio mostly shows " +
+		"how much of the daemon's CPU goes beyond decoding and answering.\n")
+	return b.String()
+}
+
+func (rep *report) searchSummary() string {
+	var parts []string
+	for _, s := range rep.search {
+		mark := "ok"
+		if !s.OK {
+			mark = "fail"
+		}
+		parts = append(parts, fmt.Sprintf("%.0f %s", s.Target, mark))
+	}
+	return strings.Join(parts, ", ")
+}

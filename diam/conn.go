@@ -269,7 +269,7 @@ func (c *Conn) readLoop() {
 		if err != nil {
 			var pe *ProtocolError
 			if errors.As(err, &pe) {
-				c.stats.BadFrames.Add(1)
+				c.stats.frameRefused(pe.Code)
 				c.refuseFrame(pe)
 				if pe.Close {
 					return

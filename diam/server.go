@@ -30,6 +30,10 @@ type Server struct {
 	// (defaults 1024 and 64); beyond them a new connection is closed at once.
 	MaxConnections      int
 	MaxConnectionsPerIP int
+	// HandshakeFailed, when set, is called with the error of every TLS
+	// handshake that failed (metrics classify it; diam does not import
+	// security).
+	HandshakeFailed func(error)
 
 	Stats Stats
 
@@ -169,6 +173,9 @@ func (s *Server) handle(raw net.Conn, ip string) {
 		cancel()
 		if err != nil {
 			s.Stats.RefusedHandshakes.Add(1)
+			if s.HandshakeFailed != nil {
+				s.HandshakeFailed(err)
+			}
 			// A certificate refusal from the security package carries its
 			// rule as structured fields (zapcore.ObjectMarshaler); diam does
 			// not import security, so it only asks for the interface.

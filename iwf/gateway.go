@@ -55,6 +55,8 @@ type Config struct {
 	Logger *zap.Logger
 	// Now is the clock (tests inject one).
 	Now func() time.Time
+	// Metrics, when set, counts requests, reports and round trips.
+	Metrics *Metrics
 }
 
 // Gateway runs the MTC-IWF procedures: device trigger, replace and recall

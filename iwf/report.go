@@ -175,6 +175,7 @@ func (g *Gateway) deliverReport(ctx context.Context, t *Trigger) {
 		return
 	}
 	g.Stats.Reports.Add(1)
+	g.cfg.Metrics.report(t.SCS, outcome)
 	if dna.Result.IsSuccess() {
 		log.Info("delivery report delivered", zap.Duration("latency", g.cfg.Now().Sub(start)), zap.Int("attempts", t.ReportAttempts+1))
 	} else {
@@ -217,6 +218,7 @@ func reportE2E(t *Trigger) uint32 {
 func (g *Gateway) egress(m *godiam.Message) error {
 	if err := tsp.CheckEgress(m, g.tspDict); err != nil {
 		g.Stats.EgressRefusals.Add(1)
+		g.cfg.Metrics.egressRefused()
 		g.log.Error("egress check refused a Tsp message: not sent", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
 		return err
 	}

@@ -586,4 +586,15 @@ func (s *BoltStore) Open(ctx context.Context) (int, error) {
 	return int(n), err
 }
 
+// Owed counts triggers whose delivery report is owed to the SCS (the
+// outbox depth, for metrics): the entries of the pending index.
+func (s *BoltStore) Owed(ctx context.Context) (int, error) {
+	var n int
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketPending).Stats().KeyN
+		return nil
+	})
+	return n, err
+}
+
 var _ Store = (*BoltStore)(nil)

@@ -208,6 +208,21 @@ func (m *MemoryStore) Open(ctx context.Context) (int, error) {
 	return len(m.byKey), nil
 }
 
+// Owed counts triggers whose delivery report is owed (metrics).
+func (m *MemoryStore) Owed(ctx context.Context) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for _, t := range m.byKey {
+		if t.State == TriggerReported {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Close empties and closes the store; later calls return ErrClosed.
 func (m *MemoryStore) Close() error {
 	m.mu.Lock()

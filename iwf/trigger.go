@@ -204,7 +204,11 @@ func (g *Gateway) resolve(ctx context.Context, scs policy.SCS, da *tsp.DeviceAct
 		g.log.Error("cannot build SIR", zap.Error(err))
 		return nil, tsp.StatusTemporaryError, "internal error building the HSS request"
 	}
+	sent := g.cfg.Now()
 	ans, _, err := g.hss.Request(ctx, m)
+	if err == nil {
+		g.cfg.Metrics.s6m(g.cfg.Now().Sub(sent))
+	}
 	if err != nil {
 		return nil, tsp.StatusTemporaryError, "HSS not reachable: " + errText(err)
 	}
@@ -267,7 +271,11 @@ func (g *Gateway) submit(ctx context.Context, dtr *t4.DTR, tx *transaction) (tsp
 		g.log.Error("cannot build DTR", zap.Error(err))
 		return tsp.StatusTemporaryError, "internal error building the SMS-SC request", ""
 	}
+	sent := g.cfg.Now()
 	ans, conn, err := g.smsc.Request(ctx, m)
+	if err == nil {
+		g.cfg.Metrics.t4(g.cfg.Now().Sub(sent))
+	}
 	if err != nil {
 		return tsp.StatusTemporaryError, "SMS-SC not reachable: " + errText(err), ""
 	}
@@ -341,6 +349,7 @@ func (g *Gateway) answer(c *diam.Conn, req *godiam.Message, dar *tsp.DAR, tx *tr
 		return nil, err
 	}
 	g.log.Info("device action", fields...)
+	g.cfg.Metrics.request(tx.scs, da.ActionType, status, latency)
 	return m, nil
 }
 

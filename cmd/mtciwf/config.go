@@ -59,6 +59,9 @@ type Config struct {
 	SMSC SMSCConfig `mapstructure:"smsc"`
 	// Shutdown controls the graceful stop after SIGTERM/SIGINT. Default: see ShutdownConfig.
 	Shutdown ShutdownConfig `mapstructure:"shutdown"`
+	// Admin is the HTTP listener for operators: /metrics, /healthz, /readyz and, when enabled,
+	// /debug/pprof/. Default: see AdminConfig.
+	Admin AdminConfig `mapstructure:"admin"`
 }
 
 // LogFormat is the log encoding.
@@ -280,6 +283,17 @@ type ShutdownConfig struct {
 	GracePeriod time.Duration `mapstructure:"grace_period"`
 }
 
+// AdminConfig is the "admin" section.
+type AdminConfig struct {
+	// Listen is the TCP address (host:port) of the admin HTTP listener (Prometheus /metrics,
+	// /healthz, /readyz). It has no authentication: keep it on loopback or a management network.
+	// "" disables it. Default: 127.0.0.1:9868.
+	Listen string `mapstructure:"listen"`
+	// Pprof serves net/http/pprof under /debug/pprof/ on the admin listener (profiles reveal
+	// internals and cost CPU while taken: enable for debugging only). Default: false.
+	Pprof bool `mapstructure:"pprof"`
+}
+
 // Defaults. configs/mtciwf.yaml holds the same values; TestExampleConfigEqualsDefaults keeps the two
 // in step.
 const (
@@ -288,6 +302,7 @@ const (
 	defaultOriginHost               = "mtciwf.operator.example"
 	defaultOriginRealm              = "operator.example"
 	defaultTspListen                = "127.0.0.1:3868"
+	defaultAdminListen              = "127.0.0.1:9868"
 	defaultTLSCertFile              = "dev/pki/mtciwf.pem"
 	defaultTLSKeyFile               = "dev/pki/mtciwf-key.pem"
 	defaultTLSClientCAFile          = "dev/pki/ca.pem"
@@ -412,6 +427,7 @@ func DefaultConfig() *Config {
 			RecallReplace: defaultSMSCRecallReplace,
 		},
 		Shutdown: ShutdownConfig{GracePeriod: defaultShutdownGracePeriod},
+		Admin:    AdminConfig{Listen: defaultAdminListen},
 	}
 }
 
@@ -927,6 +943,9 @@ func (c *Config) validate(p *problems) {
 	c.validateCore(p, "smsc", &c.SMSC.CoreConfig, "the SMS-SC (T4)")
 
 	checkPositiveDuration(p, "shutdown.grace_period", c.Shutdown.GracePeriod)
+	if c.Admin.Listen != "" {
+		checkListen(p, "admin.listen", c.Admin.Listen)
+	}
 }
 
 // validateTriggers checks the triggers section.

@@ -52,6 +52,7 @@ tsp:
   peers:
     - {origin_host: scs1.scs.example, origin_realm: scs.example, kind: scs}
 triggers: {report_retry_min: 50ms, report_retry_max: 200ms}
+admin: {listen: "127.0.0.1:0"}
 hss: {request_timeout: 1s, peers: [{origin_host: hss.operator.example, address: %[3]s}]}
 smsc: {request_timeout: 1s, peers: [{origin_host: smsc.operator.example, address: %[4]s}]}
 `, e.dir, addr, hss, smsc)

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,6 +36,7 @@ type running struct {
 	Store     iwf.Store
 	HSS, SMSC *diam.Pool
 	Gateway   *iwf.Gateway
+	AdminAddr net.Addr // nil when admin.listen is ""
 }
 
 // runDaemon is serve with a hook that receives the running daemon once it
@@ -43,6 +45,12 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	// The wiring follows DESIGN.md's request path: 1 transport (TLS profile,
 	// revocation), 2 capabilities exchange (peer table), 3 frame guard and
 	// bindings (diam), 4 decode/validate (dictionary), then the procedure.
+	// Every package's metrics go on this registry, served by the admin
+	// listener.
+	reg := newRegistry()
+	secMetrics := security.NewMetrics()
+	policyMetrics := policy.NewMetrics()
+	reg.MustRegister(secMetrics, policyMetrics)
 	// The TLS material (certificate, key, trust anchors, CRLs) is reloaded
 	// when its files change and on SIGHUP: new handshakes use the new
 	// material, established connections keep theirs.
@@ -94,6 +102,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		return fmt.Errorf("policy_file: %w", err)
 	}
 	defer watcher.Close()
+	watcher.Reloaded = policyMetrics.Reloaded
 	limiter := policy.NewLimiter(store, nil) // quota counts live in the store: they survive restarts
 	auth := &iwf.PolicyAuthorizer{Current: watcher.Current, Limiter: limiter, Audit: log.Named("audit")}
 
@@ -106,6 +115,8 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	if err != nil {
 		return err
 	}
+	iwfMetrics := iwf.NewMetrics(store)
+	reg.MustRegister(iwfMetrics)
 	gw, err := iwf.New(iwf.Config{
 		Identity:        identity,
 		Authorizer:      auth,
@@ -119,6 +130,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		ReportRetryMin:  cfg.Triggers.ReportRetryMin,
 		ReportRetryMax:  cfg.Triggers.ReportRetryMax,
 		Logger:          log.Named("iwf"),
+		Metrics:         iwfMetrics,
 	}, store, hss, smsc)
 	if err != nil {
 		return fmt.Errorf("iwf: %w", err)
@@ -155,7 +167,9 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		HandshakeTimeout:    cfg.Tsp.TLS.HandshakeTimeout,
 		MaxConnections:      cfg.Tsp.MaxConnections,
 		MaxConnectionsPerIP: cfg.Tsp.MaxConnectionsPerIP,
+		HandshakeFailed:     secMetrics.HandshakeFailed,
 	}
+	reg.MustRegister(diam.NewCollector(srv, hss, smsc))
 
 	gw.SetSCSConns(srv)
 	// A reload that drops a peer from the policy disconnects it (DPR);
@@ -210,8 +224,30 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		zap.Int("peers", len(cfg.Tsp.Peers)))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	var tspUp atomic.Bool
+	tspUp.Store(true)
+	admin, err := startAdmin(cfg.Admin, reg, func(ctx context.Context) []string {
+		return notReady(ctx, tspUp.Load(), store, hss, smsc)
+	}, log.Named("admin"))
+	if err != nil {
+		_ = l.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.GracePeriod)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-errc
+		return err
+	}
+	defer func() {
+		actx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.GracePeriod)
+		defer cancel()
+		_ = admin.shutdown(actx)
+	}()
 	if ready != nil {
-		ready(&running{TspAddr: l.Addr(), Store: store, HSS: hss, SMSC: smsc, Gateway: gw})
+		r := &running{TspAddr: l.Addr(), Store: store, HSS: hss, SMSC: smsc, Gateway: gw}
+		if admin != nil {
+			r.AdminAddr = admin.addr
+		}
+		ready(r)
 	}
 
 	select {
@@ -219,6 +255,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		return fmt.Errorf("tsp: %w", err)
 	case <-ctx.Done():
 	}
+	tspUp.Store(false)
 	log.Info("shutting down: DPR to every peer, then waiting for in-flight requests",
 		zap.Duration("grace_period", cfg.Shutdown.GracePeriod))
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Shutdown.GracePeriod)
@@ -271,4 +308,23 @@ func corePool(name string, cc CoreConfig, id diam.Identity, app uint32, log *zap
 		},
 		RequestTimeout: cc.RequestTimeout,
 	}), nil
+}
+
+// notReady lists what keeps the daemon from serving triggers (/readyz): the
+// Tsp listener, the store, at least one HSS and one SMS-SC peer up.
+func notReady(ctx context.Context, tspUp bool, store iwf.Store, hss, smsc *diam.Pool) []string {
+	var missing []string
+	if !tspUp {
+		missing = append(missing, "Tsp listener not up")
+	}
+	if _, err := store.Open(ctx); err != nil {
+		missing = append(missing, "store not readable: "+err.Error())
+	}
+	if len(hss.Up()) == 0 {
+		missing = append(missing, "no HSS peer up")
+	}
+	if len(smsc.Up()) == 0 {
+		missing = append(missing, "no SMS-SC peer up")
+	}
+	return missing
 }

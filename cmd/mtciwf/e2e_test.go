@@ -119,6 +119,7 @@ func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 
 	cfg := DefaultConfig()
 	cfg.Tsp.Listen = "127.0.0.1:0"
+	cfg.Admin.Listen = "127.0.0.1:0"
 	cfg.Tsp.TLS.CertFile = filepath.Join(dir, "mtciwf.pem")
 	cfg.Tsp.TLS.KeyFile = filepath.Join(dir, "mtciwf-key.pem")
 	cfg.Tsp.TLS.ClientCAFiles = []string{filepath.Join(dir, "ca.pem")}

@@ -28,6 +28,10 @@ type Watcher struct {
 	// it to disconnect peers in RemovedPeers(old, new) and to Sync its
 	// Limiter. It runs on the goroutine that reloaded: keep it short.
 	OnChange func(old, new *Policy)
+	// Reloaded, when set (like OnChange), is told the result of every
+	// reload that read a changed or invalid file: nil when the new policy
+	// is in force, the problems when the old one stays (metrics).
+	Reloaded func(err error)
 	// Debounce is how long Watch waits after the last change before it
 	// reloads, so an editor's several writes make one reload. Default 200ms.
 	Debounce time.Duration
@@ -76,6 +80,9 @@ func (w *Watcher) Reload() error {
 	if err != nil {
 		w.log.Error("policy reload failed; the previous policy stays in force",
 			zap.String("file", w.path), zap.Strings("problems", problemList(err)))
+		if w.Reloaded != nil {
+			w.Reloaded(err)
+		}
 		return err
 	}
 	old := w.cur.Load()
@@ -89,6 +96,9 @@ func (w *Watcher) Reload() error {
 		zap.Int("rules", p.rules), zap.String("sha256", p.Digest()), zap.Strings("removed_peers", removed))
 	if w.OnChange != nil {
 		w.OnChange(old, p)
+	}
+	if w.Reloaded != nil {
+		w.Reloaded(nil)
 	}
 	return nil
 }

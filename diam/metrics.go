@@ -46,6 +46,10 @@ var (
 		"Open Tsp connections (after the TLS handshake).")
 )
 
+// guardCodes are the result codes the frame guard refuses with (CheckFrame).
+var guardCodes = []uint32{ResultUnsupportedVersion, ResultInvalidMessageLength, ResultInvalidHdrBits,
+	ResultInvalidAVPLength, ResultUnableToComply, ResultInvalidAVPValue}
+
 // Collector exports the transport's counters: those of a Server (role
 // "tsp") and of core Pools (role = the pool's name, e.g. hss, smsc).
 type Collector struct {
@@ -90,7 +94,13 @@ func collectStats(ch chan<- prometheus.Metric, role string, s *Stats) {
 	counter(descRefused, s.RefusedCER.Load(), "cer")
 	counter(descRefused, s.RefusedBeforeCER.Load(), "before_cer")
 	counter(descSpoofed, s.SpoofedOrigin.Load())
-	for code, n := range s.FrameRefusals() {
+	frames := s.FrameRefusals()
+	for _, code := range guardCodes { // every class present, at 0 until it happens
+		if _, ok := frames[code]; !ok {
+			frames[code] = 0
+		}
+	}
+	for code, n := range frames {
 		counter(descFrames, n, strconv.FormatUint(uint64(code), 10))
 	}
 	counter(descProtocol, s.ProtocolErrors.Load())

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fiorix/go-diameter/v4/diam/dict"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/mtciwf/mtciwf/diam"
@@ -37,6 +38,7 @@ type running struct {
 	HSS, SMSC *diam.Pool
 	Gateway   *iwf.Gateway
 	AdminAddr net.Addr // nil when admin.listen is ""
+	Registry  *prometheus.Registry
 }
 
 // runDaemon is serve with a hook that receives the running daemon once it
@@ -243,7 +245,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 		_ = admin.shutdown(actx)
 	}()
 	if ready != nil {
-		r := &running{TspAddr: l.Addr(), Store: store, HSS: hss, SMSC: smsc, Gateway: gw}
+		r := &running{TspAddr: l.Addr(), Store: store, HSS: hss, SMSC: smsc, Gateway: gw, Registry: reg}
 		if admin != nil {
 			r.AdminAddr = admin.addr
 		}

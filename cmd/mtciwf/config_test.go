@@ -300,6 +300,9 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"listen port range", func(d map[string]any, _ string) { set(d, "tsp.listen", "127.0.0.1:65536") }, "tsp.listen", "not a number in 0..65535"},
 		{"listen named port", func(d map[string]any, _ string) { set(d, "tsp.listen", ":diameter") }, "tsp.listen", "not a number"},
 		{"listen bad host", func(d map[string]any, _ string) { set(d, "tsp.listen", "bad_host:3868") }, "tsp.listen", `host "bad_host"`},
+		{"admin listen without port", func(d map[string]any, _ string) { d["admin"] = map[string]any{"listen": "127.0.0.1"} }, "admin.listen", "not host:port"},
+		{"admin listen bad host", func(d map[string]any, _ string) { d["admin"] = map[string]any{"listen": "bad_host:9868"} }, "admin.listen", `host "bad_host"`},
+		{"admin pprof not a bool", func(d map[string]any, _ string) { d["admin"] = map[string]any{"pprof": "sometimes"} }, "admin.pprof", ""},
 		{"cert missing", func(d map[string]any, dir string) {
 			set(d, "tsp.tls.cert_file", filepath.Join(dir, "nope.pem"))
 		}, "tsp.tls.cert_file", "no such file"},
@@ -471,6 +474,23 @@ func TestLoadConfigProblems(t *testing.T) {
 				t.Errorf("no problem with key %q containing %q; got:\n%v", tc.key, tc.problem, err)
 			}
 		})
+	}
+}
+
+// TestAdminConfig: the admin listener defaults to loopback, "" disables it, pprof is off unless asked.
+func TestAdminConfig(t *testing.T) {
+	if d := DefaultConfig().Admin; d.Listen != "127.0.0.1:9868" || d.Pprof {
+		t.Errorf("default admin = %+v", d)
+	}
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	doc["admin"] = map[string]any{"listen": "", "pprof": true}
+	cfg, err := LoadConfig(writeDoc(t, dir, doc))
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Admin.Listen != "" || !cfg.Admin.Pprof {
+		t.Errorf("admin = %+v", cfg.Admin)
 	}
 }
 

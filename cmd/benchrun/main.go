@@ -70,6 +70,7 @@ type options struct {
 	skipBare     bool
 	skipOpen     bool
 	shmCheck     bool
+	perf         bool
 }
 
 func main() {
@@ -89,6 +90,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, configs, stores)")
 	flag.BoolVar(&o.skipBare, "skip-bare", false, "skip the bare go-diameter baseline")
 	flag.BoolVar(&o.skipOpen, "skip-open", false, "skip the open-triggers RSS step")
+	flag.BoolVar(&o.perf, "perf", true, "record a CPU profile of the daemon with Linux perf (if installed) during the run at the maximum and put its top symbols in the report")
 	flag.BoolVar(&o.shmCheck, "shm-check", true, "diagnostic: after the search, try 2x and 4x the maximum with the store on tmpfs (/dev/shm), to see whether fsync is the limit")
 	flag.Parse()
 	openSet := false
@@ -124,6 +126,7 @@ type env struct {
 	tmp, pki           string
 	hssPort, smscPort  int
 	tspPort, barePort  int
+	controlPort        int
 	subscribers        string
 	policy             string
 	clk                float64
@@ -131,10 +134,13 @@ type env struct {
 	daemonN            int
 	log                func(format string, a ...any)
 	exampleLoadCommand string
+	profile            string // when set, the next daemon load step is recorded with perf into this file
+	profileTop         string // perf report of it
 }
 
 func run(ctx context.Context, o *options) error {
 	started := time.Now().UTC()
+	loadBefore := loadavg()
 	bin, err := filepath.Abs(o.bin)
 	if err != nil {
 		return err
@@ -160,7 +166,7 @@ func run(ctx context.Context, o *options) error {
 	if _, err := devpki.Write(e.pki, devpki.WriteOptions{}); err != nil {
 		return fmt.Errorf("PKI: %w", err)
 	}
-	for _, p := range []*int{&e.hssPort, &e.smscPort, &e.tspPort, &e.barePort} {
+	for _, p := range []*int{&e.hssPort, &e.smscPort, &e.tspPort, &e.barePort, &e.controlPort} {
 		if *p, err = freePort(); err != nil {
 			return err
 		}
@@ -171,7 +177,7 @@ func run(ctx context.Context, o *options) error {
 	if err := e.startCoresim(ctx); err != nil {
 		return err
 	}
-	rep := &report{started: started, opts: *o, clk: e.clk, storeFS: fsType(tmp)}
+	rep := &report{started: started, opts: *o, clk: e.clk, storeFS: fsType(tmp), loadBefore: loadBefore}
 
 	// 2. search.
 	s := newSearcher(o.start, o.ceiling, o.bisect)
@@ -197,7 +203,14 @@ func run(ctx context.Context, o *options) error {
 	rep.max = best.Target
 
 	// 3. measurement runs at the maximum and at half of it.
-	for _, r := range []float64{best.Target, roundRate(best.Target / 2)} {
+	for i, r := range []float64{best.Target, roundRate(best.Target / 2)} {
+		if i == 0 && o.perf {
+			if _, err := exec.LookPath("perf"); err == nil {
+				e.profile = filepath.Join(tmp, "perf-daemon-max.data")
+			} else {
+				e.profileTop = "perf not installed: no profile"
+			}
+		}
 		res, err := e.daemonStep(ctx, r, o.measure)
 		if err != nil {
 			return err
@@ -250,6 +263,7 @@ func run(ctx context.Context, o *options) error {
 		rep.open = or
 	}
 	rep.exampleLoad = e.exampleLoadCommand
+	rep.profile = e.profileTop
 	md := rep.markdown()
 	fmt.Println(md)
 	if o.out != "" {
@@ -332,7 +346,7 @@ func (e *env) startCoresim(ctx context.Context) error {
 		"--subscribers", e.subscribers,
 		"--hss-listen", fmt.Sprintf("127.0.0.1:%d", e.hssPort),
 		"--smsc-listen", fmt.Sprintf("127.0.0.1:%d", e.smscPort),
-		"--control", "",
+		"--control", fmt.Sprintf("127.0.0.1:%d", e.controlPort),
 		"--delivery-delay", e.o.deliveryWait.String(),
 		"--log-level", "warn")
 	if err != nil {
@@ -416,12 +430,17 @@ type stepResult struct {
 	HWMkB      int64 // server VmHWM after the run
 	Generators int
 	Bare       bool
+	Core       *coreCounters // what coresim handled during the run (nil: not read)
+	// Cores used while sending (CPU seconds / seconds, first Duration of
+	// the run); 0 when the run ended before.
+	ServerCoresSend, CoreCoresSend, GenCoresSend float64
 }
 
 func (r *stepResult) verdict() string {
 	s := r.Sum
-	v := fmt.Sprintf("sent %d (%.0f/s), SUCCESS %d, reports %d/%d, p99 %s, server CPU %.2fs (%.2f cores), scs %.2fs, coresim %.2fs",
-		s.Sent, s.SentRate, s.Status["SUCCESS"], s.Reports, s.Accepted, s.P99.Round(10*time.Microsecond), r.ServerCPU, r.ServerCPU/r.Wall, r.GenCPU, r.CoreCPU)
+	v := fmt.Sprintf("sent %d (%.0f/s), SUCCESS %d, reports %d/%d, p99 %s, server CPU %.2fs, scs %.2fs, coresim %.2fs; cores while sending %.2f / %.2f / %.2f",
+		s.Sent, s.SentRate, s.Status["SUCCESS"], s.Reports, s.Accepted, s.P99.Round(10*time.Microsecond), r.ServerCPU, r.GenCPU, r.CoreCPU,
+		r.ServerCoresSend, r.GenCoresSend, r.CoreCoresSend)
 	if r.Bare {
 		return v
 	}
@@ -488,6 +507,10 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 	if err != nil {
 		return nil, err
 	}
+	var cc0 *coreCounters
+	if !bare {
+		cc0, _ = e.coreCounters(ctx) // diagnostic only: a failure leaves it out
+	}
 	core0, err := cpuTicks(e.coresim.pid())
 	if err != nil {
 		return nil, fmt.Errorf("coresim: %w", err)
@@ -498,6 +521,7 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 		err error
 	}
 	outs := make([]genOut, gens)
+	var genPids []int
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for g := range gens {
@@ -524,19 +548,86 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 		cmd.WaitDelay = 5 * time.Second
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			cancel()
+			outs[g] = genOut{err: err}
+			continue
+		}
+		genPids = append(genPids, cmd.Process.Pid)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer cancel()
-			err := cmd.Run()
+			err := cmd.Wait()
 			outs[g] = genOut{out: stdout.Bytes(), err: err}
 			if ps := cmd.ProcessState; ps != nil {
 				outs[g].cpu = (ps.UserTime() + ps.SystemTime()).Seconds()
 			}
 		}()
 	}
-	wg.Wait()
+	// perf (optional): a CPU profile of the server while sending.
+	var perfDone chan struct{}
+	if e.profile != "" && !bare {
+		perfDone = make(chan struct{})
+		perfOut := e.profile
+		e.profile = ""
+		go func() {
+			defer close(perfDone)
+			pctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
+			defer cancel()
+			rec := exec.CommandContext(pctx, "perf", "record", "-q", "-F", "499", "-g", "-p", strconv.Itoa(pid), "-o", perfOut,
+				"--", "sleep", strconv.FormatFloat(dur.Seconds(), 'f', 1, 64))
+			rec.SysProcAttr = sysProcAttr()
+			if out, err := rec.CombinedOutput(); err != nil {
+				e.profileTop = fmt.Sprintf("perf record failed: %v: %s", err, bytes.TrimSpace(out))
+				return
+			}
+			rep := exec.CommandContext(pctx, "perf", "report", "-i", perfOut, "--stdio", "--children", "--sort", "symbol",
+				"-g", "none", "--percent-limit", "4")
+			rep.SysProcAttr = sysProcAttr()
+			out, err := rep.Output()
+			if err != nil {
+				e.profileTop = fmt.Sprintf("perf report failed: %v", err)
+				return
+			}
+			var lines []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.Contains(l, "%") && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+					lines = append(lines, strings.TrimRight(strings.Replace(l, "  -      -", "", 1), " "))
+				}
+				if len(lines) == 40 {
+					break
+				}
+			}
+			e.profileTop = strings.Join(lines, "\n")
+		}()
+	}
+	// CPU while sending: sampled when the scheduled sending ends, before
+	// scs load waits for the last answers and reports, so a slow drain does
+	// not dilute the figure.
+	allDone := make(chan struct{})
+	go func() { wg.Wait(); close(allDone) }()
+	select {
+	case <-time.After(dur):
+		el := time.Since(t0).Seconds()
+		if t, err := cpuTicks(pid); err == nil {
+			res.ServerCoresSend = float64(t-srv0) / e.clk / el
+		}
+		if t, err := cpuTicks(e.coresim.pid()); err == nil {
+			res.CoreCoresSend = float64(t-core0) / e.clk / el
+		}
+		for _, gp := range genPids {
+			if t, err := cpuTicks(gp); err == nil {
+				res.GenCoresSend += float64(t) / e.clk / el
+			}
+		}
+	case <-allDone:
+	}
+	<-allDone
 	res.Wall = time.Since(t0).Seconds()
+	if perfDone != nil {
+		<-perfDone
+	}
 	srv1, err := cpuTicks(pid)
 	if err != nil {
 		return nil, fmt.Errorf("server gone after the run: %w", err)
@@ -544,6 +635,11 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 	core1, err := cpuTicks(e.coresim.pid())
 	if err != nil {
 		return nil, fmt.Errorf("coresim gone after the run: %w", err)
+	}
+	if cc0 != nil {
+		if cc1, err := e.coreCounters(ctx); err == nil {
+			res.Core = cc1.minus(cc0)
+		}
 	}
 	res.ServerCPU = float64(srv1-srv0) / e.clk
 	res.CoreCPU = float64(core1-core0) / e.clk

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -18,7 +19,9 @@ type report struct {
 	open        *openResult
 	exampleLoad string
 	storeFS     string
+	loadBefore  string        // /proc/loadavg when the run started
 	shm         []*stepResult // diagnostic: store on tmpfs
+	profile     string        // perf report top symbols of the daemon at the maximum
 }
 
 func us(d time.Duration) string {
@@ -64,6 +67,7 @@ func (rep *report) markdown() string {
 	if rep.opts.quick {
 		mode = "quick (-quick)"
 	}
+	p("- load average (1/5/15 min) before the run %s, after it %s: anything above the benchmark's own processes is other work on the machine and makes the numbers worse\n", rep.loadBefore, loadavg())
 	p("- store: bbolt file in the temporary directory on `%s`, fsync on every group commit\n", rep.storeFS)
 	p("- mode: %s; search steps %s, measurement runs %s, %d scs load process(es) with --concurrency %d; coresim --delivery-delay %s; /proc clock %v ticks/s\n\n",
 		mode, rep.opts.step, rep.opts.measure, rep.opts.generators, rep.opts.concurrency, rep.opts.deliveryWait, rep.clk)
@@ -84,7 +88,7 @@ func (rep *report) markdown() string {
 		p("| %s: DAR→DAA latency p50 / p99 / p99.9 | %s / %s / %s |\n", label, us(m.Sum.P50), us(m.Sum.P99), us(m.Sum.P999))
 		p("| %s: daemon CPU per trigger | %.1f µs |\n", label, m.cpuPerTrigger()*1e6)
 		p("| %s: daemon Diameter messages per CPU-second (10 per trigger) | %.0f |\n", label, m.msgsPerCPU())
-		p("| %s: CPU used (cores) by daemon / scs load / coresim | %.2f / %.2f / %.2f (of %d) |\n", label, m.ServerCPU/m.Wall, m.GenCPU/m.Wall, m.CoreCPU/m.Wall, cores)
+		p("| %s: CPU used while sending (cores) by daemon / scs load / coresim | %.2f / %.2f / %.2f (of %d) |\n", label, m.ServerCoresSend, m.GenCoresSend, m.CoreCoresSend, cores)
 	}
 	for i, bres := range rep.bare {
 		label := fmt.Sprintf("bare go-diameter server at %.0f DAR/s (the daemon's maximum)", bres.Target)
@@ -97,7 +101,7 @@ func (rep *report) markdown() string {
 		}
 		p("| %s: achieved, answered, latency p50 / p99 / p99.9 | %.0f /s, %d DAAs (%v), %s / %s / %s |\n", label, bres.Sum.SentRate, ans, bres.Sum.Status, us(bres.Sum.P50), us(bres.Sum.P99), us(bres.Sum.P999))
 		p("| %s: messages per CPU-second (2 per DAR) | %.0f |\n", label, bres.msgsPerCPU())
-		p("| %s: CPU used (cores) by server / scs load | %.2f / %.2f |\n", label, bres.ServerCPU/bres.Wall, bres.GenCPU/bres.Wall)
+		p("| %s: CPU used while sending (cores) by server / scs load | %.2f / %.2f |\n", label, bres.ServerCoresSend, bres.GenCoresSend)
 	}
 	if len(rep.bare) > 1 && len(rep.measured) > 0 && rep.bare[1].msgsPerCPU() > 0 {
 		p("| **ratio daemon / bare**, messages per CPU-second, each at its own maximum | **%.2f×** (target ≥ 0.6×, aim 1.0×) |\n", rep.measured[0].msgsPerCPU()/rep.bare[1].msgsPerCPU())
@@ -119,24 +123,17 @@ func (rep *report) markdown() string {
 			p("| trigger with %d open triggers | FAILED: %s |\n", o.N, o.TriggerOutcome)
 		}
 	}
-	p("\n### Search steps\n\n| offered /s | result | achieved /s | DAR→DAA p99 | daemon cores | scs load cores | coresim cores |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-	for _, s := range rep.search {
-		res := "pass"
-		if !s.OK {
-			res = "fail: " + s.Why
-		}
-		p("| %.0f | %s | %.0f | %s | %.2f | %.2f | %.2f |\n", s.Target, res, s.Sum.SentRate, us(s.Sum.P99), s.ServerCPU/s.Wall, s.GenCPU/s.Wall, s.CoreCPU/s.Wall)
-	}
+	p("\n### Search steps\n\n")
+	rep.stepTable(p, rep.search)
 
 	if len(rep.shm) > 0 {
-		p("\n### Diagnostic: the same daemon with its store on tmpfs (fsync free)\n\nNot a result: it shows whether the fsync'd store caps the rate above.\n\n| offered /s | result | achieved /s | DAR→DAA p99 | daemon cores | scs load cores | coresim cores |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, s := range rep.shm {
-			res := "pass"
-			if !s.OK {
-				res = "fail: " + s.Why
-			}
-			p("| %.0f | %s | %.0f | %s | %.2f | %.2f | %.2f |\n", s.Target, res, s.Sum.SentRate, us(s.Sum.P99), s.ServerCPU/s.Wall, s.GenCPU/s.Wall, s.CoreCPU/s.Wall)
-		}
+		p("\n### Diagnostic: the same daemon with its store on tmpfs (fsync free)\n\nNot a result: it shows whether the fsync'd store caps the rate above.\n\n")
+		rep.stepTable(p, rep.shm)
+	}
+
+	if rep.profile != "" {
+		p("\n### Where the daemon's CPU goes at the maximum (perf, -F 499, call graphs; children = inclusive, self = exclusive)\n\n")
+		p("```\n%s\n```\n\nKernel symbols such as `pvm_irq_enable` and `finish_task_switch` are the VM's cost of scheduling (context switches, wake-ups); `fdatasync` is the store's fsync.\n", rep.profile)
 	}
 
 	p("\n## How it was measured\n\n")
@@ -152,7 +149,9 @@ func (rep *report) markdown() string {
 		"The search doubles from %.0f/s while steps pass, then bisects %d times.\n\n", rep.opts.start, rep.opts.bisect)
 	p("CPU is user+system time from `/proc/<pid>/stat` (utime+stime, in clock ticks) of the daemon and coresim, read just before " +
 		"scs load starts and just after it exits (the window includes scs load's drain of the last reports), and the rusage of the " +
-		"scs load process(es). \"cores\" is CPU seconds divided by that window. The daemon handles 10 Diameter messages per " +
+		"scs load process(es); the per-trigger and per-message figures use that whole window. \"cores\" is CPU seconds " +
+		"divided by wall seconds over the sending time alone (sampled from /proc when scs load's --duration ends, before it " +
+		"waits for the last answers and reports). The daemon handles 10 Diameter messages per " +
 		"trigger (DAR, DAA, SIR, SIA, DTR, DTA, DRR, DRA, DNR, DNA). The baseline, `cmd/benchrun/bareserver`, is go-diameter " +
 		"v4.3.0's own `diam.Server` + `sm.StateMachine` over mutual TLS with our Tsp dictionary, answering every DAR at once " +
 		"with a DAA built with the library API (2 messages per DAR); it is driven by the same scs load with `--drain 0s`. " +
@@ -164,6 +163,13 @@ func (rep *report) markdown() string {
 		"same %d vCPUs: every CPU second the generator and coresim spend is not available to the daemon. Compare the "+
 		"\"cores\" figures: when daemon + scs load + coresim approach %d, the machine, not the daemon alone, is the limit, and "+
 		"the maximum rate is a lower bound of what the daemon would do on its own cores.\n", cores, cores)
+	p("- Request-Status TEMPORARYERROR (201) in a failed step means a core leg failed: the HSS or SMS-SC answered 3004 " +
+		"DIAMETER_TOO_BUSY, or did not answer within `request_timeout` (2 s). coresim runs on the same `diam` package as the " +
+		"daemon, whose connections refuse more than 256 requests in flight (`diam.DefaultMaxInFlight`; coresim has no flag " +
+		"for it) with 3004 before any handler runs; its counters count only requests a handler answered. So DARs sent minus " +
+		"\"SIR handled\" are SIRs the HSS connection refused, and SIRs minus DTRs (near enough) DTRs the SMS-SC connection " +
+		"refused. A refusal there means more than 256 requests were outstanding on one core connection at once (rate × round " +
+		"trip through that connection); read it together with the cores columns.\n")
 	p("- The store fsyncs every group commit (`data_dir` on the VM's disk); the rate and latency include that.\n")
 	p("- The VM is noisy: repeated runs differ by up to ±30 %% (see `../shared/reference/go-diameter.md` §5). " +
 		"Latency percentiles with two generators are the worse of the two, not merged.\n")
@@ -171,7 +177,42 @@ func (rep *report) markdown() string {
 		"The ratio to the bare server compares it with go-diameter's own per-message cost on the same machine in the same run; " +
 		"the bare server does far less per message (no frame guard, no policy, no store, no core legs), so the ratio mostly shows " +
 		"how much of the daemon's CPU goes beyond decoding and answering.\n")
+	p("\n## Not measured here\n\n")
+	p("- CPU and allocation profiles of the daemon: `mtciwf serve` exposes no pprof endpoint, so this harness cannot write them; " +
+		"the \"cores\" columns only say whether the daemon is CPU-bound. When daemon + scs load + coresim stay well below the " +
+		"machine's cores while a step fails, the limit is waiting (store commits, core round trips), not CPU.\n")
+	p("- One TLS connection per load generator (`scs load` has no connection count); `-generators 2` adds scs2 as a second " +
+		"process and connection.\n")
+	p("- Micro-benchmarks (frame guard, codecs, policy, store): `make bench-go`.\n")
 	return b.String()
+}
+
+// stepTable writes one row per load step.
+func (rep *report) stepTable(p func(string, ...any), steps []*stepResult) {
+	p("| offered /s | result | achieved /s | DAR→DAA p99 | daemon cores | scs load cores | coresim cores | coresim SIR / DTR handled / DRR sent |\n")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, s := range steps {
+		res := "pass"
+		if !s.OK {
+			res = "fail: " + s.Why
+		}
+		p("| %.0f | %s | %.0f | %s | %.2f | %.2f | %.2f | %s |\n", s.Target, res, s.Sum.SentRate, us(s.Sum.P99),
+			s.ServerCoresSend, s.GenCoresSend, s.CoreCoresSend, s.Core)
+	}
+	p("\n")
+}
+
+// loadavg is the first three fields of /proc/loadavg.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func (rep *report) searchSummary() string {

@@ -159,6 +159,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		mfs = scrape(t, admin)
 		return value(mfs, "mtciwf_iwf_delivery_reports_total") == n &&
 			value(mfs, "mtciwf_security_tls_handshake_failures_total", "reason", "no_cert") == 1 &&
+			value(mfs, "mtciwf_security_tls_handshake_failures_total", "reason", "expired") == 1 &&
 			value(mfs, "mtciwf_iwf_open_triggers") == 0
 	})
 	checks := []struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -60,6 +61,9 @@ type ServerTLSOptions struct {
 	// Now is the clock for certificate validity, CRL staleness and session
 	// ticket lifetime. Nil means time.Now.
 	Now func() time.Time
+	// KeyLogWriter, when set, receives the TLS secrets of every session
+	// (tls.Config.KeyLogWriter): for decrypting captures while debugging only.
+	KeyLogWriter io.Writer
 }
 
 // NewServerTLS returns the TLS configuration of a listener that requires and
@@ -134,6 +138,7 @@ func NewServerTLS(o ServerTLSOptions, log *zap.Logger) (*tls.Config, *Revocation
 		SessionTicketsDisabled: false,
 		VerifyConnection:       v.verifyConnection,
 		Time:                   now,
+		KeyLogWriter:           o.KeyLogWriter,
 	}
 	subjects := make([]string, 0, len(anchors))
 	for _, a := range anchors {

@@ -165,6 +165,10 @@ type TLSConfig struct {
 	// HandshakeTimeout bounds the TLS handshake from accept; go-diameter has none of its own.
 	// Duration. Default: 5s.
 	HandshakeTimeout time.Duration `mapstructure:"handshake_timeout"`
+	// KeyLogFile, when set, appends every Tsp session's TLS secrets to this file (NSS key log
+	// format) so Wireshark/tshark can decrypt a capture. FOR DEBUGGING ONLY: whoever reads the file
+	// can read every trigger; the daemon logs a warning at start. Path. Default: empty (off).
+	KeyLogFile string `mapstructure:"key_log_file"`
 }
 
 // PeerKind says how a peer's requests are attributed to an SCS.
@@ -911,6 +915,9 @@ func (c *Config) validate(p *problems) {
 		checkFile(p, fmt.Sprintf("tsp.tls.crl_files[%d]", i), f)
 	}
 	checkPositiveDuration(p, "tsp.tls.handshake_timeout", t.TLS.HandshakeTimeout)
+	if t.TLS.KeyLogFile != "" {
+		checkDataDir(p, "tsp.tls.key_log_file (its directory)", filepath.Dir(t.TLS.KeyLogFile))
+	}
 
 	checkPositive(p, "tsp.max_connections", t.MaxConnections)
 	checkPositive(p, "tsp.max_connections_per_ip", t.MaxConnectionsPerIP)

@@ -56,12 +56,24 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	// The TLS material (certificate, key, trust anchors, CRLs) is reloaded
 	// when its files change and on SIGHUP: new handshakes use the new
 	// material, established connections keep theirs.
-	serverTLS, err := security.NewReloadableServerTLS(security.ServerTLSOptions{
+	tlsOpts := security.ServerTLSOptions{
 		CertFile:      cfg.Tsp.TLS.CertFile,
 		KeyFile:       cfg.Tsp.TLS.KeyFile,
 		ClientCAFiles: cfg.Tsp.TLS.ClientCAFiles,
 		CRLFiles:      cfg.Tsp.TLS.CRLFiles,
-	}, log.Named("tls"))
+	}
+	if f := cfg.Tsp.TLS.KeyLogFile; f != "" {
+		kl, err := os.OpenFile(f, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return fmt.Errorf("tsp.tls.key_log_file: %w", err)
+		}
+		defer kl.Close()
+		tlsOpts.KeyLogWriter = kl
+		log.Warn("!!! TLS KEY LOG ENABLED: the secrets of every Tsp session are written to this file; "+
+			"anyone who reads it can decrypt every trigger. Debugging only: remove tsp.tls.key_log_file and restart.",
+			zap.String("key_log_file", f))
+	}
+	serverTLS, err := security.NewReloadableServerTLS(tlsOpts, log.Named("tls"))
 	if err != nil {
 		return fmt.Errorf("tsp.tls: %w", err)
 	}

@@ -366,3 +366,23 @@ func TestE2ERefusals(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+func TestE2ETLSKeyLogForDebugging(t *testing.T) {
+	var keyLog string
+	e := startDaemonWith(t, func(cfg *Config) {
+		keyLog = filepath.Join(filepath.Dir(cfg.PolicyFile), "keys.log")
+		cfg.Tsp.TLS.KeyLogFile = keyLog
+	})
+	if !e.logged("TLS KEY LOG ENABLED", keyLog) {
+		t.Fatal("no loud warning that the key log is on")
+	}
+	c, err := e.dial("scs1", "scs1.scs.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	b, err := os.ReadFile(keyLog)
+	if err != nil || !strings.Contains(string(b), "CLIENT_") {
+		t.Fatalf("key log holds no TLS secrets (%v): %q", err, b)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"time"
 )
 
@@ -19,6 +20,8 @@ type coreCounters struct {
 	DRRRetries   uint64 `json:"drr_retries"`
 	DRRAbandoned uint64 `json:"drr_abandoned"`
 	DRAReceived  uint64 `json:"dra_received"`
+	// DRAResults counts DRAs by Result-Code ("2001", "3004", ...).
+	DRAResults map[string]uint64 `json:"dra_results"`
 }
 
 func (c *coreCounters) minus(o *coreCounters) *coreCounters {
@@ -26,14 +29,40 @@ func (c *coreCounters) minus(o *coreCounters) *coreCounters {
 		SIRReceived: c.SIRReceived - o.SIRReceived, DTRReceived: c.DTRReceived - o.DTRReceived,
 		DRRSent: c.DRRSent - o.DRRSent, DRRRetries: c.DRRRetries - o.DRRRetries,
 		DRRAbandoned: c.DRRAbandoned - o.DRRAbandoned, DRAReceived: c.DRAReceived - o.DRAReceived,
+		DRAResults: diffCounts(c.DRAResults, o.DRAResults),
 	}
+}
+
+// diffCounts is a - b per key, leaving out keys that did not grow.
+func diffCounts(a, b map[string]uint64) map[string]uint64 {
+	d := map[string]uint64{}
+	for k, v := range a {
+		if v > b[k] {
+			d[k] = v - b[k]
+		}
+	}
+	return d
 }
 
 func (c *coreCounters) String() string {
 	if c == nil {
 		return "-"
 	}
-	return fmt.Sprintf("%d / %d / %d (%d retries)", c.SIRReceived, c.DTRReceived, c.DRRSent, c.DRRRetries)
+	s := fmt.Sprintf("%d / %d / %d (%d retries", c.SIRReceived, c.DTRReceived, c.DRRSent, c.DRRRetries)
+	keys := make([]string, 0, len(c.DRAResults))
+	for k := range c.DRAResults {
+		if k != "2001" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s += fmt.Sprintf("; DRA %s: %d", k, c.DRAResults[k])
+	}
+	if c.DRRAbandoned > 0 {
+		s += fmt.Sprintf("; %d abandoned", c.DRRAbandoned)
+	}
+	return s + ")"
 }
 
 // coreCounters reads coresim's counters from its loopback control endpoint.

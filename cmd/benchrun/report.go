@@ -170,6 +170,11 @@ func (rep *report) markdown() string {
 		"\"SIR handled\" are SIRs the HSS connection refused, and SIRs minus DTRs (near enough) DTRs the SMS-SC connection " +
 		"refused. A refusal there means more than 256 requests were outstanding on one core connection at once (rate × round " +
 		"trip through that connection); read it together with the cores columns.\n")
+	p("- \"DRR sent\" counts coresim's delivery reports, repeats included: coresim repeats a DRR whose DRA asks for another " +
+		"try (3002/3004/5012, listed as \"DRA code: n\") or does not come within 5 s. The daemon's T4 connection, like every " +
+		"`diam` connection, answers 3004 beyond 256 requests in flight.\n")
+	p("- RSS with open triggers: bbolt maps the store file into memory; VmRSS counts only the pages the daemon has touched, " +
+		"so a large file of open triggers costs RSS only as far as the daemon reads it (the file size is given next to it).\n")
 	p("- The store fsyncs every group commit (`data_dir` on the VM's disk); the rate and latency include that.\n")
 	p("- The VM is noisy: repeated runs differ by up to ±30 %% (see `../shared/reference/go-diameter.md` §5). " +
 		"Latency percentiles with two generators are the worse of the two, not merged.\n")
@@ -178,9 +183,10 @@ func (rep *report) markdown() string {
 		"the bare server does far less per message (no frame guard, no policy, no store, no core legs), so the ratio mostly shows " +
 		"how much of the daemon's CPU goes beyond decoding and answering.\n")
 	p("\n## Not measured here\n\n")
-	p("- CPU and allocation profiles of the daemon: `mtciwf serve` exposes no pprof endpoint, so this harness cannot write them; " +
-		"the \"cores\" columns only say whether the daemon is CPU-bound. When daemon + scs load + coresim stay well below the " +
-		"machine's cores while a step fails, the limit is waiting (store commits, core round trips), not CPU.\n")
+	p("- Go pprof CPU and allocation profiles of the daemon: `mtciwf serve` exposes no pprof endpoint, so this harness cannot " +
+		"write them; the perf profile above (when perf is installed) shows CPU only, no allocations. When daemon + scs load + " +
+		"coresim stay well below the machine's cores while a step fails, the limit is waiting somewhere, not CPU; the coresim " +
+		"counters and the tmpfs diagnostic narrow down where.\n")
 	p("- One TLS connection per load generator (`scs load` has no connection count); `-generators 2` adds scs2 as a second " +
 		"process and connection.\n")
 	p("- Micro-benchmarks (frame guard, codecs, policy, store): `make bench-go`.\n")

@@ -254,6 +254,25 @@ or does not stop in time, 2 on an invalid configuration or command line.
 	return cmd
 }
 
+// logRestartKeys reads the configuration file again and names, in one log
+// line, the keys whose new value needs a restart (everything but the
+// contents of the policy and TLS files, which are reloaded in place).
+func logRestartKeys(log *zap.Logger, file string, running *Config) {
+	if file == "" {
+		return // built-in defaults: nothing on disk can have changed
+	}
+	next, err := LoadConfig(file)
+	if err != nil {
+		log.Warn("SIGHUP: the configuration file has problems; the running configuration is unchanged",
+			zap.String("config", file), zap.Strings("problems", problemLines(err)))
+		return
+	}
+	if keys := changedKeys(running, next); len(keys) > 0 {
+		log.Warn("SIGHUP: these configuration keys changed on disk and need a restart to take effect",
+			zap.String("config", file), zap.Strings("keys", keys))
+	}
+}
+
 // runServe is "mtciwf serve": load, log, install signal handlers, serve, and wait for a bounded stop.
 func (a *app) runServe(parent context.Context, file string) error {
 	cfg, err := LoadConfig(file)
@@ -269,7 +288,7 @@ func (a *app) runServe(parent context.Context, file string) error {
 
 	sigCtx, stop := signal.NotifyContext(parent, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	stopHUP := ignoreHUP(log)
+	stopHUP := watchHUP(log, file, cfg)
 	defer stopHUP()
 	// serve gets its own context, cancelled only after the stop request is logged.
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(sigCtx))
@@ -308,7 +327,7 @@ func (a *app) runServe(parent context.Context, file string) error {
 
 // ignoreHUP catches SIGHUP, which would otherwise kill the process, and logs it: SIGHUP is reserved
 // for configuration reload. The returned function stops catching and waits for the goroutine.
-func ignoreHUP(log *zap.Logger) (stop func()) {
+func watchHUP(log *zap.Logger, file string, running *Config) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -317,7 +336,10 @@ func ignoreHUP(log *zap.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				log.Warn("SIGHUP received: configuration reload is not implemented yet; ignoring it")
+				// The daemon reloads the policy and the TLS material itself
+				// on SIGHUP; here we only tell the operator which edits of
+				// the configuration file need a restart to take effect.
+				logRestartKeys(log, file, running)
 			case <-done:
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
@@ -351,5 +352,49 @@ func TestNewLogger(t *testing.T) {
 	}
 	if _, err := newLogger(LogConfig{Format: LogFormatJSON, Level: "loud"}, &buf); err == nil {
 		t.Error("level loud accepted")
+	}
+}
+
+// TestSIGHUPNamesKeysNeedingRestart: after an edit of the configuration file,
+// SIGHUP logs the keys whose new values need a restart.
+func TestSIGHUPNamesKeysNeedingRestart(t *testing.T) {
+	dir := t.TempDir()
+	doc := goodDoc(t, dir)
+	file := writeDoc(t, dir, doc)
+	fake := func(ctx context.Context, _ *Config, _ *zap.Logger) error {
+		set(doc, "tsp.max_connections", 20)
+		set(doc, "hss.request_timeout", "3s")
+		writeDoc(t, dir, doc)
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond) // let the handler read and log (bounded, not asserted on)
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return nil
+	}
+	code, _, stderr := cli(t, context.Background(), fake, "serve", "--config", file)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "need a restart") || !strings.Contains(stderr, "tsp.max_connections") ||
+		!strings.Contains(stderr, "hss.request_timeout") {
+		t.Errorf("no log line naming the changed keys:\n%s", stderr)
+	}
+}
+
+func TestChangedKeys(t *testing.T) {
+	a, b := DefaultConfig(), DefaultConfig()
+	if k := changedKeys(a, b); len(k) != 0 {
+		t.Fatalf("equal configs differ in %v", k)
+	}
+	b.Tsp.Listen = "127.0.0.1:1"
+	b.Tsp.Peers = append(b.Tsp.Peers, PeerConfig{OriginHost: "x.scs.example"})
+	b.SMSC.RecallReplace = !a.SMSC.RecallReplace
+	want := []string{"smsc.recall_replace", "tsp.listen", "tsp.peers"}
+	if k := changedKeys(a, b); !reflect.DeepEqual(k, want) {
+		t.Fatalf("changed keys %v, want %v", k, want)
 	}
 }

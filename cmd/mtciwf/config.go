@@ -603,6 +603,31 @@ func (s schema) keys() []string {
 	return keys
 }
 
+// changedKeys lists, sorted, the keys whose values differ between a and b.
+func changedKeys(a, b *Config) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
+	for _, l := range configSchema().leaves {
+		if !reflect.DeepEqual(va.FieldByIndex(l.index).Interface(), vb.FieldByIndex(l.index).Interface()) {
+			out = append(out, l.key)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// problemLines splits a joined LoadConfig error into its lines.
+func problemLines(err error) []string {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
 // fieldKey is the YAML key of a struct field: its mapstructure tag.
 func fieldKey(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")

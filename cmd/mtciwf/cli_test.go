@@ -363,7 +363,7 @@ func TestSIGHUPNamesKeysNeedingRestart(t *testing.T) {
 	file := writeDoc(t, dir, doc)
 	fake := func(ctx context.Context, _ *Config, _ *zap.Logger) error {
 		set(doc, "tsp.max_connections", 20)
-		set(doc, "hss.request_timeout", "3s")
+		set(doc, "hss.request_timeout", "7s")
 		writeDoc(t, dir, doc)
 		if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
 			return err

@@ -26,7 +26,7 @@ import (
 
 const (
 	outboxBatch   = 256
-	outboxWorkers = 16
+	outboxWorkers = 128 // DNR round trips and store writes overlap: group commit batches the writes
 	outboxTick    = 500 * time.Millisecond
 	dnrTimeout    = 10 * time.Second
 )

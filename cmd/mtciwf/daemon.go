@@ -284,6 +284,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	return nil
 }
 
+// coreMaxInFlight bounds the requests a core peer (the SMS-SC's DRRs) may
+// have in flight on one connection we dialled.
+const coreMaxInFlight = 8192
+
 // corePool builds the pool of one core role from its config: ordered peers,
 // TLS per peer when configured (trust anchors from its ca_files only; the
 // certificate must name origin_host), plain TCP otherwise.
@@ -319,6 +323,12 @@ func corePool(name string, cc CoreConfig, id diam.Identity, app uint32, log *zap
 			Identity: id,
 			App:      diam.Application{ID: app, VendorID: dictionaries.VendorID3GPP, Dict: d},
 			Logger:   log.Named(name),
+			// The core side is one connection per peer carrying every
+			// trigger's DRR: 256 in flight (the Tsp default, per SCS
+			// connection) is reached by a burst of delivery reports at a
+			// few thousand triggers/s (BENCHMARKS.md), and an SMS-SC told
+			// "too busy" retries, which costs more than it saves.
+			MaxInFlight: coreMaxInFlight,
 		},
 		RequestTimeout: cc.RequestTimeout,
 	}), nil

@@ -130,9 +130,16 @@ func (s *Sim) diamConfig(ep Endpoint, app diam.Application, adm diam.PeerAdmitte
 		Handler:          h,
 		Admitter:         adm,
 		WatchdogInterval: s.cfg.WatchdogInterval,
-		Logger:           s.log.Named(name),
+		// A test rig must not be the one that says "too busy" first: one
+		// MTC-IWF connection carries every trigger of a load test.
+		MaxInFlight: coreMaxInFlight,
+		Logger:      s.log.Named(name),
 	}
 }
+
+// coreMaxInFlight bounds concurrent requests per connection on the
+// simulator's endpoints.
+const coreMaxInFlight = 8192
 
 // serverTLS loads one endpoint's TLS configuration and checks that its
 // certificate names the endpoint's Origin-Host, which the MTC-IWF will

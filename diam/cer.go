@@ -24,6 +24,12 @@ type PeerBinding struct {
 	// may carry. Base-protocol requests (DWR, DPR) must always carry the
 	// peer's own OriginHost: they are hop-by-hop.
 	Originators map[string]bool
+	// AnyOriginator lets application requests carry any Origin-Host: the
+	// peer is a relay agent that forwards requests of nodes behind it
+	// (RFC 6733 2.8; it keeps their Origin-Host, 6.1.9). Set only for a
+	// connection we dialled to a peer whose CEA offers the relay
+	// application; peers that connect to us are bound by Originators.
+	AnyOriginator bool
 }
 
 // PeerAdmitter decides at CER whether a peer may connect. It is supplied by
@@ -83,6 +89,17 @@ func readCapabilities(m *godiam.Message) capabilities {
 func (c capabilities) offers(app uint32) bool {
 	for _, a := range c.apps {
 		if a == app || a == AppRelay {
+			return true
+		}
+	}
+	return false
+}
+
+// offersRelay reports whether the peer advertised the relay application:
+// it is a relay agent (RFC 6733 2.4, 2.8).
+func (c capabilities) offersRelay() bool {
+	for _, a := range c.apps {
+		if a == AppRelay {
 			return true
 		}
 	}

@@ -118,7 +118,7 @@ func (c *Conn) acceptCEA(cea *godiam.Message) error {
 	}
 	c.openedAt = c.cfg.Now()
 	c.binding.Store(&PeerBinding{OriginHost: caps.originHost, OriginRealm: caps.originRealm, Kind: "server",
-		Originators: map[string]bool{caps.originHost: true}})
+		Originators: map[string]bool{caps.originHost: true}, AnyOriginator: caps.offersRelay()})
 	c.state.Store(int32(stateOpen))
 	return nil
 }

@@ -577,7 +577,7 @@ func (c *Conn) serveCER(m *godiam.Message) bool {
 // duplicates, then runs the handler in its own goroutine.
 func (c *Conn) handleAppRequest(m *godiam.Message) bool {
 	oh := stringAVP(m, avp.OriginHost)
-	if b := c.binding.Load(); b != nil && !b.Originators[oh] {
+	if b := c.binding.Load(); b != nil && !b.AnyOriginator && !b.Originators[oh] {
 		c.refuseOrigin(m, oh, b)
 		return true
 	}

@@ -39,8 +39,15 @@ func (a *admitter) AdmitPeer(originHost, originRealm string, cs *tls.ConnectionS
 			return nil, err
 		}
 	}
-	return &diam.PeerBinding{OriginHost: originHost, OriginRealm: originRealm, Kind: "mtciwf",
-		Originators: map[string]bool{originHost: true}}, nil
+	// Requests may come from the peer itself or, through a DRA in front of
+	// the simulator, from any configured MTC-IWF (all of them when the list
+	// is empty): a relay keeps the requester's Origin-Host (RFC 6733 6.1.9).
+	b := &diam.PeerBinding{OriginHost: originHost, OriginRealm: originRealm, Kind: "mtciwf",
+		Originators: map[string]bool{originHost: true}, AnyOriginator: len(a.hosts) == 0}
+	for h := range a.hosts {
+		b.Originators[h] = true
+	}
+	return b, nil
 }
 
 var _ diam.PeerAdmitter = (*admitter)(nil)

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -161,9 +162,19 @@ other problems, unless policy_file itself is one of them.
 			if cfg == nil || hasProblemWith(err, "policy_file") {
 				return &exitError{code: exitFailure}
 			}
-			if _, perr := policy.Load(cfg.PolicyFile); perr != nil {
+			pol, perr := policy.Load(cfg.PolicyFile)
+			if perr != nil {
 				printProblems(a.stderr, perr)
 				failed = true
+			} else if err == nil {
+				// A peer must be in both files to pass its CER
+				// (iwf.PolicyAdmitter): say which ones would be refused.
+				// Only on a valid configuration: otherwise this would
+				// repeat its problems in other words.
+				for _, line := range peerMismatches(sourceName(file), cfg, pol) {
+					fmt.Fprintln(a.stderr, line)
+					failed = true
+				}
 			}
 			if failed {
 				return &exitError{code: exitFailure}
@@ -174,6 +185,31 @@ other problems, unless policy_file itself is one of them.
 	}
 	addConfigFlag(cmd, &file)
 	return cmd
+}
+
+// peerMismatches lists the tsp.peers entries the policy does not know (or
+// knows as the other kind, or in another realm): they would be refused at
+// CER. Peers of the policy missing from tsp.peers are refused too, but that
+// is how an operator disables a peer, so it is not reported.
+func peerMismatches(file string, cfg *Config, pol *policy.Policy) []string {
+	peers := pol.Peers()
+	var out []string
+	for i, p := range cfg.Tsp.Peers {
+		key := fmt.Sprintf("%s: tsp.peers[%d]", file, i)
+		pp, ok := peers[strings.ToLower(p.OriginHost)]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%s: %q has no entry in %s (neither an SCS peer nor an agent), so its CER would be refused",
+				key, p.OriginHost, cfg.PolicyFile))
+		case pp.Agent != (p.Kind == PeerKindAgent):
+			out = append(out, fmt.Sprintf("%s: %q is kind %s here but %s in %s, so its CER would be refused",
+				key, p.OriginHost, p.Kind, map[bool]string{true: "an agent", false: "an SCS peer"}[pp.Agent], cfg.PolicyFile))
+		case !pp.Agent && pp.Realm != "" && !strings.EqualFold(pp.Realm, p.OriginRealm):
+			out = append(out, fmt.Sprintf("%s: origin_realm %q differs from the realm %q of %q in %s, so its CER would be refused",
+				key, p.OriginRealm, pp.Realm, p.OriginHost, cfg.PolicyFile))
+		}
+	}
+	return out
 }
 
 // hasProblemWith says whether a LoadConfig error has a problem with key.

@@ -121,6 +121,14 @@ func TestCheckConfigPolicy(t *testing.T) {
 				"POLICY:4: scs[0].scs_identity: ",
 				"POLICY:6: scs[0].rules[0].ports: ",
 			}},
+		{name: "peer missing from the policy, another of the wrong kind", code: exitFailure,
+			policy: strings.Replace(strings.Replace(goodPolicy, "agents: [dra1.scs.example]", "", -1),
+				"peers: [{origin_host: scs2.scs.example, realm: scs.example}]",
+				"peers: [{origin_host: scs2.scs.example, realm: other.example}, {origin_host: dra1.scs.example, realm: scs.example}]", 1),
+			lines: []string{
+				`CONFIG: tsp.peers[1]: origin_realm "scs.example" differs from the realm "other.example"`,
+				`CONFIG: tsp.peers[2]: "dra1.scs.example" is kind agent here but an SCS peer in`,
+			}},
 		{name: "policy file missing", code: exitFailure, lines: []string{
 			"CONFIG: policy_file: cannot read POLICY: ",
 		}},

@@ -3,14 +3,10 @@ package security
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 )
 
@@ -29,9 +25,9 @@ type ServerTLS struct {
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[serverMaterial]
 
+	watch    FileWatch
 	watchCtx context.Context // set by Watch; new CRL sets are watched under it
 	stop     context.CancelFunc
-	done     chan struct{}
 }
 
 type serverMaterial struct {
@@ -94,86 +90,36 @@ func (s *ServerTLS) Reload() error {
 }
 
 // Watch reloads when the certificate, key or trust-anchor files change
-// (fsnotify on their directories: a file replaced by rename is seen), and
-// keeps the CRLs watched; it returns at once and runs until ctx ends or Close.
+// (see FileWatch), and keeps the CRLs watched; it returns at once and runs
+// until ctx ends or Close.
 func (s *ServerTLS) Watch(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done != nil {
-		return errors.New("security: TLS watch already running")
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("security: TLS watch: %w", err)
-	}
-	names := map[string]bool{}
-	dirs := map[string]bool{}
-	for _, f := range append([]string{s.opts.CertFile, s.opts.KeyFile}, s.opts.ClientCAFiles...) {
-		abs, err := filepath.Abs(f)
-		if err != nil {
-			abs = f
-		}
-		names[filepath.Clean(abs)] = true
-		d := filepath.Dir(abs)
-		if !dirs[d] {
-			dirs[d] = true
-			if err := w.Add(d); err != nil {
-				w.Close()
-				return fmt.Errorf("security: TLS watch %s: %w", d, err)
-			}
-		}
-	}
+	files := append([]string{s.opts.CertFile, s.opts.KeyFile}, s.opts.ClientCAFiles...)
 	ctx, cancel := context.WithCancel(ctx)
-	s.watchCtx, s.stop, s.done = ctx, cancel, make(chan struct{})
-	if err := s.cur.Load().rev.Watch(ctx, s.log); err != nil {
+	if err := s.watch.Start(ctx, "TLS material", files, 250*time.Millisecond,
+		func() { _ = s.Reload() }, s.log); err != nil { // Reload logs its own outcome
 		cancel()
-		w.Close()
 		return err
 	}
-	go s.watchLoop(ctx, w, names, s.done)
-	return nil
-}
-
-func (s *ServerTLS) watchLoop(ctx context.Context, w *fsnotify.Watcher, names map[string]bool, done chan struct{}) {
-	defer close(done)
-	defer w.Close()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			abs, err := filepath.Abs(ev.Name)
-			if err != nil {
-				abs = ev.Name
-			}
-			if names[filepath.Clean(abs)] || filepath.Base(ev.Name) == "..data" {
-				timer.Reset(250 * time.Millisecond) // an editor or a deploy writes several times
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			s.log.Warn("TLS watch error", zap.Error(err))
-		case <-timer.C:
-			_ = s.Reload() // logs its own outcome
-		}
+	if err := s.cur.Load().rev.Watch(ctx, s.log); err != nil {
+		cancel()
+		s.watch.Stop()
+		return err
 	}
+	s.watchCtx, s.stop = ctx, cancel
+	return nil
 }
 
 // Close stops Watch and the CRL watch of the material in force.
 func (s *ServerTLS) Close() error {
 	s.mu.Lock()
-	stop, done := s.stop, s.done
+	stop := s.stop
+	s.stop = nil
 	s.mu.Unlock()
 	if stop != nil {
 		stop()
-		<-done
 	}
+	s.watch.Stop()
 	return s.cur.Load().rev.Close()
 }

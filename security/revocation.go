@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 )
 
@@ -67,9 +66,7 @@ type Revocation struct {
 	// unless a test shortens it.
 	debounce time.Duration
 
-	watchMu sync.Mutex
-	stop    context.CancelFunc
-	done    chan struct{}
+	watch FileWatch
 }
 
 // crlSet is one immutable generation of loaded CRLs.
@@ -401,81 +398,16 @@ func (r *Revocation) Watch(ctx context.Context, log *zap.Logger) error {
 	if len(r.files) == 0 {
 		return nil
 	}
-	r.watchMu.Lock()
-	defer r.watchMu.Unlock()
-	if r.done != nil {
-		select {
-		case <-r.done: // the previous watch ended with its context
-		default:
-			return errors.New("security: CRL watch already running")
+	return r.watch.Start(ctx, "CRL", r.files, r.debounce, func() {
+		if err := r.Reload(); err != nil {
+			log.Error("CRL reload failed", zap.Error(err))
 		}
-	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("security: CRL watch: %w", err)
-	}
-	names := map[string]bool{}
-	dirs := map[string]bool{}
-	for _, f := range r.files {
-		names[f] = true
-		d := filepath.Dir(f)
-		if dirs[d] {
-			continue
-		}
-		dirs[d] = true
-		if err := w.Add(d); err != nil {
-			w.Close()
-			return fmt.Errorf("security: CRL watch %s: %w", d, err)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	r.stop = cancel
-	r.done = make(chan struct{})
-	go r.watchLoop(ctx, w, names, log, r.done)
-	log.Info("watching CRL files", zap.Strings("files", r.files))
-	return nil
-}
-
-func (r *Revocation) watchLoop(ctx context.Context, w *fsnotify.Watcher, names map[string]bool, log *zap.Logger, done chan struct{}) {
-	defer close(done)
-	defer w.Close()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if names[filepath.Clean(ev.Name)] || filepath.Base(ev.Name) == "..data" {
-				timer.Reset(r.debounce)
-			}
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			log.Warn("CRL watch error", zap.Error(err))
-		case <-timer.C:
-			if err := r.Reload(); err != nil {
-				log.Error("CRL reload failed", zap.Error(err))
-			}
-		}
-	}
+	}, log)
 }
 
 // Close stops Watch and waits for it to finish. It is safe to call more than
 // once and without Watch.
 func (r *Revocation) Close() error {
-	r.watchMu.Lock()
-	stop, done := r.stop, r.done
-	r.stop, r.done = nil, nil
-	r.watchMu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
+	r.watch.Stop()
 	return nil
 }

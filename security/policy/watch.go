@@ -2,14 +2,11 @@ package policy
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/mtciwf/mtciwf/security"
 	"go.uber.org/zap"
 )
 
@@ -38,9 +35,7 @@ type Watcher struct {
 
 	reloadMu sync.Mutex // one reload at a time: OnChange sees them in order
 
-	watchMu sync.Mutex
-	stop    context.CancelFunc
-	done    chan struct{}
+	watch security.FileWatch
 }
 
 // defaultDebounce is Watcher.Debounce when it is zero.
@@ -125,75 +120,16 @@ func (w *Watcher) Watch(ctx context.Context, log *zap.Logger) error {
 	if log == nil {
 		log = w.log
 	}
-	w.watchMu.Lock()
-	defer w.watchMu.Unlock()
-	if w.done != nil {
-		select {
-		case <-w.done: // the previous watch ended with its context
-		default:
-			return errors.New("policy: watch already running")
-		}
-	}
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("policy: watch: %w", err)
-	}
-	dir := filepath.Dir(w.path)
-	if err := fw.Add(dir); err != nil {
-		fw.Close()
-		return fmt.Errorf("policy: watch %s: %w", dir, err)
-	}
 	debounce := w.Debounce
 	if debounce <= 0 {
 		debounce = defaultDebounce
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	w.stop = cancel
-	w.done = make(chan struct{})
-	go w.watchLoop(ctx, fw, debounce, log, w.done)
-	log.Info("watching the policy file", zap.String("file", w.path))
-	return nil
-}
-
-func (w *Watcher) watchLoop(ctx context.Context, fw *fsnotify.Watcher, debounce time.Duration, log *zap.Logger, done chan struct{}) {
-	defer close(done)
-	defer fw.Close()
-	name := filepath.Clean(w.path)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-fw.Events:
-			if !ok {
-				return
-			}
-			if filepath.Clean(ev.Name) == name || filepath.Base(ev.Name) == "..data" {
-				timer.Reset(debounce)
-			}
-		case err, ok := <-fw.Errors:
-			if !ok {
-				return
-			}
-			log.Warn("policy watch error", zap.Error(err))
-		case <-timer.C:
-			_ = w.Reload() // logged by Reload
-		}
-	}
+	return w.watch.Start(ctx, "policy", []string{w.path}, debounce, func() { _ = w.Reload() }, log) // logged by Reload
 }
 
 // Close stops Watch and waits for it to finish. It is safe to call more
 // than once and without Watch.
 func (w *Watcher) Close() error {
-	w.watchMu.Lock()
-	stop, done := w.stop, w.done
-	w.stop, w.done = nil, nil
-	w.watchMu.Unlock()
-	if stop != nil {
-		stop()
-		<-done
-	}
+	w.watch.Stop()
 	return nil
 }

@@ -122,6 +122,3 @@ func (c *Conn) acceptCEA(cea *godiam.Message) error {
 	c.state.Store(int32(stateOpen))
 	return nil
 }
-
-// CEAMessage is a convenience for tools: the CEA as go-diameter prints it.
-func (c *Conn) CEAMessage() *godiam.Message { return c.PeerCEA() }

@@ -78,7 +78,6 @@ type Conn struct {
 
 	sem      chan struct{}  // in-flight application requests
 	handlers sync.WaitGroup // running handler goroutines
-	cerDone  chan struct{}  // closed when the capabilities exchange ended (either way)
 	dpaCh    chan struct{}  // closed when the DPA to our DPR arrived
 	onClose  func(c *Conn)  // server bookkeeping
 	wdWake   chan struct{}  // pokes the watchdog
@@ -98,7 +97,6 @@ func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx con
 		closed:  make(chan struct{}),
 		pending: make(map[uint32]chan answerResult),
 		sem:     make(chan struct{}, cfg.MaxInFlight),
-		cerDone: make(chan struct{}),
 		dpaCh:   make(chan struct{}),
 		wdWake:  make(chan struct{}, 1),
 	}
@@ -446,7 +444,6 @@ func (c *Conn) handleAnswer(m *godiam.Message) {
 	case m.Header.CommandCode == CmdCapabilitiesExchange && peerState(c.state.Load()) == stateWaitCEA:
 		c.peerCEA.Store(m)
 		c.ceaErr = c.acceptCEA(m) // read by Dial after deliver (channel hand-off)
-		c.closeCERDone()
 	case m.Header.CommandCode == CmdDisconnectPeer:
 		select {
 		case <-c.dpaCh:
@@ -466,14 +463,6 @@ func (c *Conn) deliver(hbh uint32, r answerResult) {
 	c.mu.Unlock()
 	if ok {
 		ch <- r
-	}
-}
-
-func (c *Conn) closeCERDone() {
-	select {
-	case <-c.cerDone:
-	default:
-		close(c.cerDone)
 	}
 }
 
@@ -549,7 +538,6 @@ func (c *Conn) refuseOrigin(m *godiam.Message, oh string, b *PeerBinding) {
 
 // serveCER runs the responder's capabilities exchange (DESIGN.md step 2).
 func (c *Conn) serveCER(m *godiam.Message) bool {
-	defer c.closeCERDone()
 	b, code, reason := checkCER(m, c.cfg.App.ID, c.cfg.Admitter, c.tlsCS)
 	cea := newCEA(m, code, reason, &c.cfg.Identity, &c.cfg.App, c.nc.LocalAddr())
 	if code != ResultSuccess {

@@ -127,9 +127,3 @@ func (e *dupEntry) replay(hopByHop uint32) []byte {
 	binary.BigEndian.PutUint32(b[12:16], hopByHop)
 	return b
 }
-
-func (c *dupCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.count
-}

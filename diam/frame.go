@@ -84,26 +84,6 @@ func (l FrameLimits) effective() FrameLimits {
 // fixed-size types and the Address format; see CheckFrame.
 type AVPTypeFunc func(appID, code, vendorID uint32) datatype.TypeID
 
-// GroupedFunc is the name this hook had in the first API sketch, which only
-// asked "is this AVP Grouped?". That is not enough: go-diameter also misreads
-// a message around a fixed-size AVP of the wrong length, and it looks AVPs
-// up under each message's own Application-Id. Kept so callers written
-// against the sketch still compile.
-//
-// Deprecated: use AVPTypeFunc.
-type GroupedFunc = AVPTypeFunc
-
-// GroupedFromDict returns AVPTypesFromDict(d). appID is ignored: the guard
-// looks every AVP up under the Application-Id of the message that carries
-// it, as godiam.ReadMessage does, so one AVPTypeFunc serves every
-// application of d.
-//
-// Deprecated: use AVPTypesFromDict.
-func GroupedFromDict(d *dict.Parser, appID uint32) GroupedFunc {
-	_ = appID
-	return AVPTypesFromDict(d)
-}
-
 // frameAVPKey indexes AVPTypesFromDict's table.
 type frameAVPKey struct {
 	app, code, vendor uint32

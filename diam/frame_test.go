@@ -731,7 +731,7 @@ func TestAVPTypesFromDictMatchesDecoder(t *testing.T) {
 		t.Logf("%s: %d lookups agree", name, n)
 	}
 	// Safe for concurrent use (run with -race).
-	types := GroupedFromDict(dict.Default, 0)
+	types := AVPTypesFromDict(dict.Default)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {

@@ -118,6 +118,10 @@ func addErrorDetail(ans *godiam.Message, pe *ProtocolError, id *Identity) {
 	}
 }
 
+// OriginHost is the Origin-Host of m, or "" (for logging a message the
+// typed decoders refused).
+func OriginHost(m *godiam.Message) string { return stringAVP(m, avp.OriginHost) }
+
 // stringAVP returns the string value of the first top-level AVP with code
 // (vendor 0), or "".
 func stringAVP(m *godiam.Message, code uint32) string {

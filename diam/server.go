@@ -259,12 +259,6 @@ func (s *Server) ConnFor(host string) *Conn {
 	return agent
 }
 
-// DuplicateCacheLen is the number of answers held for duplicate detection.
-func (s *Server) DuplicateCacheLen() int {
-	s.init()
-	return s.dups.len()
-}
-
 // Shutdown stops accepting, sends DPR (REBOOTING) to every open peer, waits
 // for DPAs and in-flight requests until ctx ends, then closes everything.
 // Serve returns ErrServerClosed.

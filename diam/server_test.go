@@ -480,3 +480,10 @@ func TestConnectionCapsAndHandshakeDeadline(t *testing.T) {
 	c := r.mustDial("scs1.scs.example", "scs1.scs.example")
 	_ = c
 }
+
+func TestOriginHostHelper(t *testing.T) {
+	m := buildDAR(tspDict(t), "scs1.scs.example")
+	if got := diam.OriginHost(m); got != "scs1.scs.example" {
+		t.Fatalf("OriginHost = %q", got)
+	}
+}

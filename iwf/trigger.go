@@ -356,7 +356,7 @@ func (g *Gateway) answer(c *diam.Conn, req *godiam.Message, dar *tsp.DAR, tx *tr
 // errorAnswer answers a DAR that could not be decoded (5005/5004 with
 // Failed-AVP) in the DAA shape, through the egress check.
 func (g *Gateway) errorAnswer(c *diam.Conn, req *godiam.Message, pe *diam.ProtocolError) (*godiam.Message, error) {
-	g.log.Info("device action refused", zap.String("scs", originHost(req)), zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
+	g.log.Info("device action refused", zap.String("scs", diam.OriginHost(req)), zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
 	m, err := tsp.ErrorAnswer(req, pe, c.Identity())
 	if err != nil {
 		return nil, err
@@ -374,13 +374,4 @@ func (g *Gateway) errorAnswer(c *diam.Conn, req *godiam.Message, pe *diam.Protoc
 		}
 	}
 	return m, nil
-}
-
-func originHost(m *godiam.Message) string {
-	for _, a := range m.AVP {
-		if a != nil && a.Code == 264 && a.VendorID == 0 {
-			return fmt.Sprint(a.Data)
-		}
-	}
-	return ""
 }

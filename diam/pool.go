@@ -61,13 +61,15 @@ type Pool struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	changeMu sync.Mutex
+	changed  chan struct{} // closed and replaced whenever a peer goes up or down
 }
 
 type member struct {
 	peer CorePeer
 	mu   sync.Mutex
 	conn *Conn
-	up   chan struct{} // closed and replaced on every state change
 }
 
 func (m *member) get() *Conn {
@@ -76,12 +78,15 @@ func (m *member) get() *Conn {
 	return m.conn
 }
 
-func (m *member) set(c *Conn) {
+// set records m's connection (nil when down) and wakes WaitUp.
+func (p *Pool) set(m *member, c *Conn) {
 	m.mu.Lock()
 	m.conn = c
-	close(m.up)
-	m.up = make(chan struct{})
 	m.mu.Unlock()
+	p.changeMu.Lock()
+	close(p.changed)
+	p.changed = make(chan struct{})
+	p.changeMu.Unlock()
 }
 
 // NewPool builds a pool; Start dials.
@@ -98,9 +103,9 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.Conn.Logger == nil {
 		cfg.Conn.Logger = zap.NewNop()
 	}
-	p := &Pool{cfg: cfg, log: cfg.Conn.Logger.With(zap.String("pool", cfg.Name))}
+	p := &Pool{cfg: cfg, log: cfg.Conn.Logger.With(zap.String("pool", cfg.Name)), changed: make(chan struct{})}
 	for _, peer := range cfg.Peers {
-		p.members = append(p.members, &member{peer: peer, up: make(chan struct{})})
+		p.members = append(p.members, &member{peer: peer})
 	}
 	return p
 }
@@ -154,11 +159,11 @@ func (p *Pool) maintain(ctx context.Context, m *member) {
 			continue
 		}
 		backoff = p.cfg.ReconnectMin
-		m.set(c)
+		p.set(m, c)
 		log.Info("core peer up", zap.String("peer_host", c.Binding().OriginHost))
 		select {
 		case <-c.Done():
-			m.set(nil)
+			p.set(m, nil)
 			log.Warn("core peer down; reconnecting", zap.Error(c.closeErr))
 		case <-ctx.Done():
 			return
@@ -181,36 +186,17 @@ func (p *Pool) Up() []string {
 // and tests).
 func (p *Pool) WaitUp(ctx context.Context, n int) error {
 	for {
-		var waits []chan struct{}
-		count := 0
-		for _, m := range p.members {
-			m.mu.Lock()
-			if m.conn != nil {
-				count++
-			}
-			waits = append(waits, m.up)
-			m.mu.Unlock()
-		}
-		if count >= n {
+		p.changeMu.Lock()
+		changed := p.changed
+		p.changeMu.Unlock()
+		up := len(p.Up())
+		if up >= n {
 			return nil
 		}
-		cases := make(chan struct{}, 1)
-		for _, w := range waits {
-			go func() {
-				select {
-				case <-w:
-					select {
-					case cases <- struct{}{}:
-					default:
-					}
-				case <-ctx.Done():
-				}
-			}()
-		}
 		select {
-		case <-cases:
+		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %d of %d peers up: %w", p.cfg.Name, count, n, ctx.Err())
+			return fmt.Errorf("%s: %d of %d peers up: %w", p.cfg.Name, up, n, ctx.Err())
 		}
 	}
 }

@@ -21,6 +21,9 @@ import (
 // peers, failover, ErrNoPeer when none is open).
 type CorePeers interface {
 	Request(ctx context.Context, req *godiam.Message) (*godiam.Message, *diam.Conn, error)
+	// Up lists the Origin-Hosts of the open peers, the one requests go to
+	// first.
+	Up() []string
 }
 
 // SCSConns finds the connection on which an SCS can be reached: a

@@ -94,16 +94,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"
 	}
 	dtr := g.newDTR(scs, da, sia, rec.IMSI, validity, action, &oldRef)
-	status, reason, smsc := g.submit(ctx, dtr, tx)
-	if status != tsp.StatusSuccess {
-		if err := g.store.CloseTrigger(ctx, rec.SCS, rec.Reference); err != nil {
-			g.log.Error("could not drop a refused replacement from the store", zap.Error(err))
-		}
+	if status, reason := g.submitRecorded(ctx, rec, dtr, tx); status != tsp.StatusSuccess {
 		return status, reason
-	}
-	rec.SMSC = smsc
-	if err := g.store.Update(ctx, rec); err != nil {
-		g.log.Warn("could not record the SMS-SC of a replacement", zap.Error(err))
 	}
 	// The old message is gone from the SMS-SC: its report will never come.
 	if err := g.store.CloseTrigger(ctx, dar.OriginHost, oldRef); err != nil && !errors.Is(err, ErrNotFound) {

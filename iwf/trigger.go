@@ -115,18 +115,8 @@ func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *t
 
 	// Step 8: submit to the SMS-SC.
 	dtr := g.newDTR(scs, da, sia, imsi, validity, t4.Trigger, nil)
-	status, reason, smsc := g.submit(ctx, dtr, tx)
-	if status != tsp.StatusSuccess {
-		if err := g.store.CloseTrigger(ctx, rec.SCS, rec.Reference); err != nil {
-			g.log.Error("could not drop a refused trigger from the store", zap.Error(err))
-		}
+	if status, reason := g.submitRecorded(ctx, rec, dtr, tx); status != tsp.StatusSuccess {
 		return status, reason
-	}
-	rec.SMSC = smsc
-	if err := g.store.Update(ctx, rec); err != nil {
-		// The trigger is accepted by the SMS-SC and stored; only the SMS-SC
-		// name is missing, which nothing depends on.
-		g.log.Warn("could not record the SMS-SC of an accepted trigger", zap.Error(err))
 	}
 	g.Stats.Accepted.Add(1)
 	return tsp.StatusSuccess, ""
@@ -142,6 +132,9 @@ func (g *Gateway) newRecord(scs policy.SCS, dar *tsp.DAR, imsi string, validity 
 		ExternalID: da.ExternalIdentifier, MSISDN: da.MSISDN, SCSIdentity: scs.Identity,
 		IMSI: imsi, SMEA: scs.Identity, AcceptedAt: now, ExpiresAt: now.Add(validity),
 		State: TriggerAccepted,
+	}
+	if up := g.smsc.Up(); len(up) > 0 {
+		rec.SMSC = up[0] // where the DTR will go unless it fails over
 	}
 	if td := da.TriggerData; td != nil {
 		if td.ApplicationPortIdentifier != nil {
@@ -262,6 +255,29 @@ func msisdnOf(sia *s6m.SIA, da *tsp.DeviceAction) string {
 		}
 	}
 	return da.MSISDN
+}
+
+// submitRecorded submits the DTR of a trigger already in the store. A
+// refused DTR removes the record again. The record names the SMS-SC that
+// took it; newRecord guessed the first open peer, so only a failover costs
+// another durable write.
+func (g *Gateway) submitRecorded(ctx context.Context, rec *Trigger, dtr *t4.DTR, tx *transaction) (tsp.RequestStatus, string) {
+	status, reason, smsc := g.submit(ctx, dtr, tx)
+	if status != tsp.StatusSuccess {
+		if err := g.store.CloseTrigger(ctx, rec.SCS, rec.Reference); err != nil {
+			g.log.Error("could not drop a refused trigger from the store", zap.Error(err))
+		}
+		return status, reason
+	}
+	if smsc != rec.SMSC {
+		rec.SMSC = smsc
+		if err := g.store.Update(ctx, rec); err != nil && !errors.Is(err, ErrConflict) {
+			// Accepted and stored; only the SMS-SC's name is stale. (A
+			// conflict means its DRR already came: that write wins.)
+			g.log.Warn("could not record the SMS-SC of an accepted trigger", zap.Error(err))
+		}
+	}
+	return tsp.StatusSuccess, ""
 }
 
 // submit sends the DTR and maps the DTA (TS 29.337 7, reference 1.5).

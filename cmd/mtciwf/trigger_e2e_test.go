@@ -401,6 +401,11 @@ func TestReplaceAndRecall(t *testing.T) {
 	if n := g.openTriggers(t); n != 1 {
 		t.Errorf("%d open triggers, want 1 (25)", n)
 	}
+	if rec, err := g.run.Store.Get(context.Background(), "scs1.scs.example", 25); err != nil {
+		t.Errorf("trigger 25 not in the store: %v", err)
+	} else if rec.SMSC != "smsc.operator.example" {
+		t.Errorf("stored trigger 25 names SMS-SC %q, want smsc.operator.example", rec.SMSC)
+	}
 	for _, ref := range []uint32{21, 22} {
 		if c.reportCount(ref) != 0 {
 			t.Errorf("replaced/recalled trigger %d got a report", ref)

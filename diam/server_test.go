@@ -153,9 +153,12 @@ func TestCEAFlagsAndCommonApplication(t *testing.T) {
 			cer.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity("scs1.scs.example"))
 		}
 		w.send(cer)
-		cea, err := w.read()
-		if err == nil && resultCode(cea) == diam.ResultSuccess {
-			t.Fatalf("CER with 64 Origin-Host accepted")
+		cea, err := w.readRaw()
+		if err != nil {
+			t.Fatalf("no CEA: %v", err)
+		}
+		if cea.resultCode != diam.ResultAVPOccursTooManyTimes {
+			t.Fatalf("CEA %d (%s), want 5009 (Origin-Host at most once)", cea.resultCode, cea.errorMessage)
 		}
 		w.expectClosed()
 	})

@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,13 +71,18 @@ func TestPolicyDecisionsBeforeTheCore(t *testing.T) {
 	if n := coreSim.Counters().SIRReceived; n != 0 {
 		t.Fatalf("%d SIRs sent to the HSS for requests the policy refused", n)
 	}
-	if !g.logged("tracker-2") && !g.logged("t***@iot.example.com") {
-		t.Error("no audit line for the denied UE")
-	}
+	audited := false
 	for _, l := range g.logs.All() {
-		if l.LoggerName == "audit" && fmtContains(l.ContextMap(), "tracker-2@") {
+		if l.LoggerName != "audit" {
+			continue
+		}
+		if fmtContains(l.ContextMap(), "tracker-2@") {
 			t.Errorf("audit line with the UE identity in the clear: %v", l.ContextMap())
 		}
+		audited = audited || fmtContains(l.ContextMap(), "t***@iot.example.com")
+	}
+	if !audited {
+		t.Error("no audit line with the denied UE masked")
 	}
 	// A UE the policy allows goes through.
 	if st, msg := c.send(trig{extID: "meter-1@iot.example.com", ref: 299}); st != tsp.StatusSuccess {
@@ -225,12 +231,8 @@ scs:
 
 func fmtContains(m map[string]any, s string) bool {
 	for _, v := range m {
-		if str, ok := v.(string); ok && len(str) >= len(s) {
-			for i := 0; i+len(s) <= len(str); i++ {
-				if str[i:i+len(s)] == s {
-					return true
-				}
-			}
+		if str, ok := v.(string); ok && strings.Contains(str, s) {
+			return true
 		}
 	}
 	return false

@@ -88,7 +88,9 @@ func query(c *diam.Conn, dar *tsp.DAR, validity time.Duration) policy.Query {
 	return q
 }
 
-// PolicyAdmitter admits at CER only peers that both the transport
+// PolicyAdmitter (TS 33.187: the MTC-IWF authorizes the SCS; TS 29.368
+// 6.3.2: an SCS may reach it through a Diameter agent) admits at CER only
+// peers that both the transport
 // configuration (base: who may connect, with which certificate and realm)
 // and the policy in force know: an SCS needs a policy entry naming its
 // Origin-Host, an agent must be listed for at least one SCS. A peer the

@@ -49,7 +49,10 @@ func (g *Gateway) serveDRR(ctx context.Context, c *diam.Conn, req *godiam.Messag
 		// The decoder refuses undefined values; keep the SCS informed anyway.
 		outcome = tsp.OutcomeUnconfirmed
 	}
-	log := g.log.With(zap.String("action", "delivery-report-received"), zap.Uint32("reference", ref),
+	// WithLazy: With would encode these fields on every report even when
+	// nothing is logged at the configured level (it showed in the alloc
+	// profile of make bench).
+	log := g.log.WithLazy(zap.String("action", "delivery-report-received"), zap.Uint32("reference", ref),
 		zap.Stringer("sm_delivery_outcome", drr.SMDeliveryOutcome), zap.Stringer("delivery_outcome", outcome))
 
 	t, err := g.store.BySMEA(ctx, drr.SMRPSMEA.Digits, ref)

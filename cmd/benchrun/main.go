@@ -71,6 +71,7 @@ type options struct {
 	skipOpen     bool
 	shmCheck     bool
 	perf         bool
+	pprofDir     string
 }
 
 func main() {
@@ -90,7 +91,8 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (logs, configs, stores)")
 	flag.BoolVar(&o.skipBare, "skip-bare", false, "skip the bare go-diameter baseline")
 	flag.BoolVar(&o.skipOpen, "skip-open", false, "skip the open-triggers RSS step")
-	flag.BoolVar(&o.perf, "perf", true, "record a CPU profile of the daemon with Linux perf (if installed) during the run at the maximum and put its top symbols in the report")
+	flag.StringVar(&o.pprofDir, "pprof-dir", "bench-profiles", `directory for the daemon's Go pprof CPU and allocation profiles taken during the run at the maximum ("" = none)`)
+	flag.BoolVar(&o.perf, "perf", false, "record a CPU profile of the daemon with Linux perf (if installed) during the run at the maximum and put its top symbols in the report")
 	flag.BoolVar(&o.shmCheck, "shm-check", true, "diagnostic: after the search, try 2x and 4x the maximum with the store on tmpfs (/dev/shm), to see whether fsync is the limit")
 	flag.Parse()
 	openSet := false
@@ -127,6 +129,7 @@ type env struct {
 	hssPort, smscPort  int
 	tspPort, barePort  int
 	controlPort        int
+	adminPort          int // the daemon's admin listener (metrics, pprof)
 	subscribers        string
 	policy             string
 	clk                float64
@@ -136,6 +139,10 @@ type env struct {
 	exampleLoadCommand string
 	profile            string // when set, the next daemon load step is recorded with perf into this file
 	profileTop         string // perf report of it
+	pprofOut           string // when set, the next daemon load step writes Go pprof profiles into this directory
+	pprofTop           string // go tool pprof -top of the CPU profile
+	pprofAllocTop      string // go tool pprof -top of the allocation profile (alloc_space)
+	pprofFiles         []string
 }
 
 func run(ctx context.Context, o *options) error {
@@ -166,7 +173,7 @@ func run(ctx context.Context, o *options) error {
 	if _, err := devpki.Write(e.pki, devpki.WriteOptions{}); err != nil {
 		return fmt.Errorf("PKI: %w", err)
 	}
-	for _, p := range []*int{&e.hssPort, &e.smscPort, &e.tspPort, &e.barePort, &e.controlPort} {
+	for _, p := range []*int{&e.hssPort, &e.smscPort, &e.tspPort, &e.barePort, &e.controlPort, &e.adminPort} {
 		if *p, err = freePort(); err != nil {
 			return err
 		}
@@ -204,6 +211,9 @@ func run(ctx context.Context, o *options) error {
 
 	// 3. measurement runs at the maximum and at half of it.
 	for i, r := range []float64{best.Target, roundRate(best.Target / 2)} {
+		if i == 0 && o.pprofDir != "" {
+			e.pprofOut = o.pprofDir
+		}
 		if i == 0 && o.perf {
 			if _, err := exec.LookPath("perf"); err == nil {
 				e.profile = filepath.Join(tmp, "perf-daemon-max.data")
@@ -264,6 +274,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	rep.exampleLoad = e.exampleLoadCommand
 	rep.profile = e.profileTop
+	rep.pprofTop, rep.pprofAllocTop, rep.pprofFiles = e.pprofTop, e.pprofAllocTop, e.pprofFiles
 	md := rep.markdown()
 	fmt.Println(md)
 	if o.out != "" {
@@ -329,7 +340,8 @@ hss:
 smsc:
   peers:
     - {origin_host: smsc.operator.example, address: 127.0.0.1:%d}
-`, dataDir, e.policy, e.tspPort, p("mtciwf.pem"), p("mtciwf-key.pem"), p("ca.pem"), p("crl.pem"), e.hssPort, e.smscPort)
+admin: {listen: 127.0.0.1:%d, pprof: true}
+`, dataDir, e.policy, e.tspPort, p("mtciwf.pem"), p("mtciwf-key.pem"), p("ca.pem"), p("crl.pem"), e.hssPort, e.smscPort, e.adminPort)
 	path := dataDir + ".yaml"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", err
@@ -565,6 +577,17 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 			}
 		}()
 	}
+	// Go pprof: CPU and allocation profiles of the daemon while sending.
+	var pprofDone chan struct{}
+	if e.pprofOut != "" && !bare {
+		pprofDone = make(chan struct{})
+		dir := e.pprofOut
+		e.pprofOut = ""
+		go func() {
+			defer close(pprofDone)
+			e.capturePprof(ctx, dir, dur)
+		}()
+	}
 	// perf (optional): a CPU profile of the server while sending.
 	var perfDone chan struct{}
 	if e.profile != "" && !bare {
@@ -627,6 +650,9 @@ func (e *env) load(ctx context.Context, pid, port int, rate float64, dur time.Du
 	res.Wall = time.Since(t0).Seconds()
 	if perfDone != nil {
 		<-perfDone
+	}
+	if pprofDone != nil {
+		<-pprofDone
 	}
 	srv1, err := cpuTicks(pid)
 	if err != nil {

@@ -22,6 +22,9 @@ type report struct {
 	loadBefore  string        // /proc/loadavg when the run started
 	shm         []*stepResult // diagnostic: store on tmpfs
 	profile     string        // perf report top symbols of the daemon at the maximum
+	// Go pprof of the daemon at the maximum: -top of CPU and alloc_space.
+	pprofTop, pprofAllocTop string
+	pprofFiles              []string
 }
 
 func us(d time.Duration) string {
@@ -136,6 +139,17 @@ func (rep *report) markdown() string {
 		p("```\n%s\n```\n\nKernel symbols such as `pvm_irq_enable` and `finish_task_switch` are the VM's cost of scheduling (context switches, wake-ups); `fdatasync` is the store's fsync.\n", rep.profile)
 	}
 
+	if rep.pprofTop != "" {
+		p("\n### Where the daemon's CPU goes at the maximum (Go pprof CPU profile)\n\n")
+		if len(rep.pprofFiles) > 0 {
+			p("Profiles: `%s` (open with `go tool pprof bin/mtciwf FILE`; `-http :0` for the flame graph).\n\n", strings.Join(rep.pprofFiles, "`, `"))
+		}
+		p("```\n%s\n```\n", rep.pprofTop)
+	}
+	if rep.pprofAllocTop != "" {
+		p("\n### What the daemon allocates at the maximum (Go pprof, alloc_space)\n\n```\n%s\n```\n", rep.pprofAllocTop)
+	}
+
 	p("\n## How it was measured\n\n")
 	p("```sh\nmake bench          # = make build, then go run ./cmd/benchrun (full: 1,000,000 open triggers)\ngo run ./cmd/benchrun -quick   # shorter steps, 100,000 open triggers\n```\n\n")
 	p("Everything runs on 127.0.0.1 from a temporary directory: a throwaway PKI (`configs/devpki`), `coresim` (HSS + SMS-SC, "+
@@ -183,10 +197,8 @@ func (rep *report) markdown() string {
 		"the bare server does far less per message (no frame guard, no policy, no store, no core legs), so the ratio mostly shows " +
 		"how much of the daemon's CPU goes beyond decoding and answering.\n")
 	p("\n## Not measured here\n\n")
-	p("- Go pprof CPU and allocation profiles of the daemon: `mtciwf serve` exposes no pprof endpoint, so this harness cannot " +
-		"write them; the perf profile above (when perf is installed) shows CPU only, no allocations. When daemon + scs load + " +
-		"coresim stay well below the machine's cores while a step fails, the limit is waiting somewhere, not CPU; the coresim " +
-		"counters and the tmpfs diagnostic narrow down where.\n")
+	p("- When daemon + scs load + coresim stay well below the machine's cores while a step fails, the limit is waiting somewhere, " +
+		"not CPU; the coresim counters and the tmpfs diagnostic narrow down where. `-perf` adds a Linux perf profile (kernel side).\n")
 	p("- One TLS connection per load generator (`scs load` has no connection count); `-generators 2` adds scs2 as a second " +
 		"process and connection.\n")
 	p("- Micro-benchmarks (frame guard, codecs, policy, store): `make bench-go`.\n")

@@ -77,6 +77,8 @@ type Gateway struct {
 
 	kick chan struct{} // wakes the outbox
 
+	hssCache *hssCache // S6m answers per UE and SCS (policy hss_cache)
+
 	// refs serializes procedures on the same (SCS, Reference-Number), so a
 	// replace or recall cannot race the trigger it acts on.
 	refs keyedMutex
@@ -91,6 +93,8 @@ type Stats struct {
 	Reports        atomic.Uint64 // DNRs acknowledged by the SCS
 	EgressRefusals atomic.Uint64 // Tsp messages the egress check stopped (must stay 0)
 	Expired        atomic.Uint64 // triggers reported EXPIRED by the sweep
+	HSSCacheHits   atomic.Uint64 // SIRs not sent: a cached HSS answer was used
+	HSSCacheMisses atomic.Uint64 // SIRs sent for an SCS whose policy enables the cache
 }
 
 // New builds a Gateway. SetSCSConns must be called before Run (the Tsp
@@ -112,7 +116,7 @@ func New(cfg Config, store Store, hss, smsc CorePeers) (*Gateway, error) {
 		cfg.ReportRetryMax = max(cfg.ReportRetryMin, 5*time.Minute)
 	}
 	g := &Gateway{cfg: cfg, auth: cfg.Authorizer, store: store, hss: hss, smsc: smsc, log: cfg.Logger,
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), hssCache: newHSSCache()}
 	var err error
 	if g.tspDict, err = dictionaries.Tsp(); err != nil {
 		return nil, err
@@ -125,6 +129,12 @@ func New(cfg Config, store Store, hss, smsc CorePeers) (*Gateway, error) {
 	}
 	return g, nil
 }
+
+// PolicyReloaded forgets every cached HSS answer: the new policy may have
+// changed an SCS's cache TTL or who it may trigger, and a cached answer
+// must not outlive the policy it was cached under. The daemon calls it
+// from the policy watcher.
+func (g *Gateway) PolicyReloaded() { g.hssCache.purge() }
 
 // SetSCSConns tells the gateway where to find SCS connections for DNRs.
 func (g *Gateway) SetSCSConns(c SCSConns) { g.conns = c }

@@ -21,6 +21,7 @@ type Metrics struct {
 	darLatency     prometheus.Histogram
 	s6mRTT, t4RTT  prometheus.Histogram
 	egressRefusals prometheus.Counter
+	hssCacheUse    *prometheus.CounterVec
 	openTriggers   prometheus.GaugeFunc
 	outboxDepth    prometheus.GaugeFunc
 }
@@ -48,6 +49,9 @@ func NewMetrics(store Store) *Metrics {
 		darLatency: hist("dar_daa_duration_seconds", "Time from a DAR's arrival to its DAA, in seconds."),
 		s6mRTT:     hist("s6m_round_trip_seconds", "SIR to SIA round trip to the HSS (failover included), in seconds."),
 		t4RTT:      hist("t4_round_trip_seconds", "DTR to DTA round trip to the SMS-SC (failover included), in seconds."),
+		hssCacheUse: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "hss_cache_lookups_total",
+			Help: "HSS answer cache lookups for SCSs whose policy enables it (hss_cache), by result: hit (no SIR sent) or miss."},
+			[]string{"result"}),
 		egressRefusals: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "egress_refusals_total",
 			Help: "Tsp messages the egress check stopped (must stay 0)."}),
 	}
@@ -78,7 +82,7 @@ func NewMetrics(store Store) *Metrics {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	out := []prometheus.Collector{m.requests, m.reports, m.darLatency, m.s6mRTT, m.t4RTT, m.egressRefusals}
+	out := []prometheus.Collector{m.requests, m.reports, m.darLatency, m.s6mRTT, m.t4RTT, m.egressRefusals, m.hssCacheUse}
 	if m.openTriggers != nil {
 		out = append(out, m.openTriggers)
 	}
@@ -132,5 +136,16 @@ func (m *Metrics) t4(d time.Duration) {
 func (m *Metrics) egressRefused() {
 	if m != nil {
 		m.egressRefusals.Inc()
+	}
+}
+
+func (m *Metrics) hssCache(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.hssCacheUse.WithLabelValues("hit").Inc()
+	} else {
+		m.hssCacheUse.WithLabelValues("miss").Inc()
 	}
 }

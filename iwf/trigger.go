@@ -175,8 +175,38 @@ func (g *Gateway) validity(da *tsp.DeviceAction) time.Duration {
 	return g.cfg.DefaultValidity
 }
 
-// resolve sends the SIR (TS 29.336 5.2.1.3) and maps its result.
+// resolve asks the HSS who the UE is and whether this SCS may trigger it:
+// from the HSS answer cache when the SCS's policy enables it and a live
+// answer is there (TS 23.682 5.2.1 NOTE 2, hsscache.go), else by a SIR.
 func (g *Gateway) resolve(ctx context.Context, scs policy.SCS, da *tsp.DeviceAction) (*s6m.SIA, tsp.RequestStatus, string) {
+	ttl := scs.HSSCache.TTL
+	if ttl <= 0 {
+		sia, status, reason, _ := g.askHSS(ctx, scs, da)
+		return sia, status, reason
+	}
+	key := hssKeyFor(scs.ID, scs.Identity, da)
+	if e, ok := g.hssCache.get(key, g.cfg.Now()); ok {
+		g.Stats.HSSCacheHits.Add(1)
+		g.cfg.Metrics.hssCache(true)
+		return e.sia, e.status, e.reason
+	}
+	g.Stats.HSSCacheMisses.Add(1)
+	g.cfg.Metrics.hssCache(false)
+	sia, status, reason, permanent := g.askHSS(ctx, scs, da)
+	now := g.cfg.Now()
+	switch {
+	case status == tsp.StatusSuccess:
+		g.hssCache.put(key, hssEntry{sia: sia, status: status, expires: now.Add(ttl)}, now)
+	case permanent && scs.HSSCache.NegativeTTL > 0:
+		g.hssCache.put(key, hssEntry{status: status, reason: reason, expires: now.Add(scs.HSSCache.NegativeTTL)}, now)
+	}
+	return sia, status, reason
+}
+
+// askHSS sends the SIR (TS 29.336 5.2.1.3) and maps its result; permanent
+// says the HSS refused with a 5xxx result (a refusal it will repeat, which
+// may be cached), as opposed to a transient failure or no answer.
+func (g *Gateway) askHSS(ctx context.Context, scs policy.SCS, da *tsp.DeviceAction) (sia *s6m.SIA, status tsp.RequestStatus, reason string, permanent bool) {
 	svc := s6m.DeviceTrigger
 	sir := s6m.SIR{
 		Routing:        core.Routing{OriginHost: g.cfg.Identity.OriginHost, OriginRealm: g.cfg.Identity.OriginRealm, DestinationRealm: g.cfg.HSSRealm},
@@ -195,7 +225,7 @@ func (g *Gateway) resolve(ctx context.Context, scs policy.SCS, da *tsp.DeviceAct
 	m, err := sir.Message(g.s6mDict)
 	if err != nil {
 		g.log.Error("cannot build SIR", zap.Error(err))
-		return nil, tsp.StatusTemporaryError, "internal error building the HSS request"
+		return nil, tsp.StatusTemporaryError, "internal error building the HSS request", false
 	}
 	sent := g.cfg.Now()
 	ans, _, err := g.hss.Request(ctx, m)
@@ -203,19 +233,19 @@ func (g *Gateway) resolve(ctx context.Context, scs policy.SCS, da *tsp.DeviceAct
 		g.cfg.Metrics.s6m(g.cfg.Now().Sub(sent))
 	}
 	if err != nil {
-		return nil, tsp.StatusTemporaryError, "HSS not reachable: " + errText(err)
+		return nil, tsp.StatusTemporaryError, "HSS not reachable: " + errText(err), false
 	}
 	sia, perr := s6m.DecodeSIA(ans)
 	if perr != nil {
-		return nil, tsp.StatusTemporaryError, "unreadable HSS answer: " + perr.Reason
+		return nil, tsp.StatusTemporaryError, "unreadable HSS answer: " + perr.Reason, false
 	}
 	if st := tsp.RequestStatusFromS6m(sia.Result); st != tsp.StatusSuccess {
-		return nil, st, "HSS: " + sia.Result.String()
+		return nil, st, "HSS: " + sia.Result.String(), sia.Result.Class() == 5
 	}
 	if sia.IMSI() == "" {
-		return nil, tsp.StatusTemporaryError, "HSS answer carries no IMSI"
+		return nil, tsp.StatusTemporaryError, "HSS answer carries no IMSI", false
 	}
-	return sia, tsp.StatusSuccess, ""
+	return sia, tsp.StatusSuccess, "", false
 }
 
 // newDTR builds the T4 Device-Trigger-Request (TS 29.337 5.2.1.3).

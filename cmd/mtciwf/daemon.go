@@ -191,6 +191,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	// under the policy they started with.
 	watcher.OnChange = func(old, new *policy.Policy) {
 		limiter.Sync(new)
+		gw.PolicyReloaded() // cached HSS answers do not outlive their policy
 		removed := policy.RemovedPeers(old, new)
 		log.Info("authorization policy reloaded", zap.Int("rules", new.Rules()), zap.Strings("peers_removed", removed))
 		for _, c := range srv.Conns() {

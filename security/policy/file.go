@@ -89,8 +89,29 @@ type SCSEntry struct {
 	// SMSCPool names the SMS-SC pool its triggers go to. Default: "default".
 	SMSCPool string
 	Limits   Limits
+	// HSSCache says how long an HSS answer for this SCS may be reused.
+	HSSCache HSSCache
 	Rules    []Rule
 	Line     int
+}
+
+// MaxHSSCacheTTL bounds hss_cache.ttl: the answer carries the UE's
+// serving node (routing information), which goes stale when the UE moves;
+// an hour is already long for that.
+const MaxHSSCacheTTL = time.Hour
+
+// HSSCache is how long the MTC-IWF may reuse the HSS's answer to a
+// Subscriber-Information-Request for the same UE and SCS instead of asking
+// again: TS 23.682 5.2.1 NOTE 2 lets the MTC-IWF cache the authorization
+// and routing information for the UE. Zero values cache nothing.
+type HSSCache struct {
+	// TTL keeps a successful answer (the HSS authorized this SCS for this
+	// UE; IMSI and serving node).
+	TTL time.Duration
+	// NegativeTTL keeps a permanent refusal (Experimental-Result 5001
+	// user unknown, 5510/5511 not authorized): shorter, so a UE provisioned
+	// after a refusal is served soon.
+	NegativeTTL time.Duration
 }
 
 // PeerIdentity is a Diameter identity an SCS may connect as.
@@ -560,7 +581,7 @@ func (p *problems) digits(line int, key, s, what string) bool {
 
 func (p *problems) scs(key string, n *yaml.Node) SCSEntry {
 	e := SCSEntry{Line: n.Line, SMSCPool: "default"}
-	fields := p.fields(n, key, "id", "peers", "agents", "scs_identity", "smsc_pool", "limits", "rules")
+	fields := p.fields(n, key, "id", "peers", "agents", "scs_identity", "smsc_pool", "limits", "hss_cache", "rules")
 	if v := fields["id"]; v != nil {
 		e.ID = p.str(v, key+".id")
 	} else if n.Kind == yaml.MappingNode {
@@ -617,6 +638,9 @@ func (p *problems) scs(key string, n *yaml.Node) SCSEntry {
 	if v := fields["limits"]; v != nil {
 		e.Limits = p.limits(key+".limits", v)
 	}
+	if v := fields["hss_cache"]; v != nil {
+		e.HSSCache = p.hssCache(key+".hss_cache", v)
+	}
 	if v := fields["rules"]; v != nil {
 		p.seq(v, key+".rules", func(k string, rn *yaml.Node) {
 			// A rule with problems is kept too: later rules keep their
@@ -626,6 +650,37 @@ func (p *problems) scs(key string, n *yaml.Node) SCSEntry {
 		})
 	}
 	return e
+}
+
+func (p *problems) hssCache(key string, n *yaml.Node) HSSCache {
+	var c HSSCache
+	f := p.fields(n, key, "ttl", "negative_ttl")
+	get := func(name string) (time.Duration, *yaml.Node) {
+		v := f[name]
+		if v == nil {
+			return 0, nil
+		}
+		d, ok := p.duration(v, key+"."+name)
+		if !ok {
+			return 0, nil
+		}
+		if d > MaxHSSCacheTTL {
+			p.add(v.Line, key+"."+name, "%s is above %s: the HSS answer carries the UE's serving node, which goes stale when the UE moves", d, MaxHSSCacheTTL)
+			return 0, nil
+		}
+		return d, v
+	}
+	var ttlNode, negNode *yaml.Node
+	c.TTL, ttlNode = get("ttl")
+	c.NegativeTTL, negNode = get("negative_ttl")
+	if n.Kind == yaml.MappingNode && f["ttl"] == nil {
+		p.add(n.Line, key+".ttl", "is required: how long an HSS authorization is reused (leave hss_cache out to ask the HSS every time)")
+	}
+	if ttlNode != nil && negNode != nil && c.NegativeTTL > c.TTL {
+		p.add(negNode.Line, key+".negative_ttl", "%s is longer than ttl %s: a refusal must not outlive an authorization", c.NegativeTTL, c.TTL)
+		c.NegativeTTL = 0
+	}
+	return c
 }
 
 func isFQDN(s string) bool {

@@ -132,6 +132,7 @@ type SCS struct {
 	Identity string
 	SMSCPool string
 	Limits   Limits
+	HSSCache HSSCache
 }
 
 type scsPolicy struct {
@@ -201,7 +202,7 @@ func Compile(f *File) (*Policy, error) {
 	pol := &Policy{file: f.Name, byHost: map[string]*scsPolicy{}, byID: map[string]*scsPolicy{}, peers: map[string]Peer{}}
 	for _, e := range f.SCS {
 		sp := &scsPolicy{
-			SCS:    SCS{ID: e.ID, Identity: e.Identity, SMSCPool: e.SMSCPool, Limits: e.Limits},
+			SCS:    SCS{ID: e.ID, Identity: e.Identity, SMSCPool: e.SMSCPool, Limits: e.Limits, HSSCache: e.HSSCache},
 			realms: map[string]string{},
 			agents: map[string]bool{},
 		}

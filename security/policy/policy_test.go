@@ -465,3 +465,44 @@ func TestCompileHandBuilt(t *testing.T) {
 		t.Fatalf("Decide = %+v", d)
 	}
 }
+
+func TestHSSCacheKey(t *testing.T) {
+	head := "scs:\n  - id: a\n    peers: [{origin_host: a.example, realm: example}]\n    scs_identity: \"1\"\n"
+	tests := []struct {
+		name, entry string
+		want        HSSCache
+		err         string // "" = valid
+	}{
+		{"absent: nothing cached", "", HSSCache{}, ""},
+		{"ttl only", "    hss_cache: {ttl: 60s}\n", HSSCache{TTL: time.Minute}, ""},
+		{"both", "    hss_cache: {ttl: 5m, negative_ttl: 30s}\n", HSSCache{TTL: 5 * time.Minute, NegativeTTL: 30 * time.Second}, ""},
+		{"no ttl", "    hss_cache: {negative_ttl: 30s}\n", HSSCache{}, "bad.yaml:5: scs[0].hss_cache.ttl: is required"},
+		{"too long", "    hss_cache: {ttl: 2h}\n", HSSCache{}, "bad.yaml:5: scs[0].hss_cache.ttl: 2h0m0s is above 1h0m0s"},
+		{"not a duration", "    hss_cache: {ttl: soon}\n", HSSCache{}, `bad.yaml:5: scs[0].hss_cache.ttl: "soon" is not a duration`},
+		{"zero", "    hss_cache: {ttl: 0s}\n", HSSCache{}, "bad.yaml:5: scs[0].hss_cache.ttl: 0s must be above 0"},
+		{"negative longer", "    hss_cache: {ttl: 10s, negative_ttl: 1m}\n", HSSCache{}, "bad.yaml:5: scs[0].hss_cache.negative_ttl: 1m0s is longer than ttl 10s"},
+		{"unknown key", "    hss_cache: {ttl: 10s, size: 5}\n", HSSCache{}, "bad.yaml:5: scs[0].hss_cache.size: unknown key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := Parse("bad.yaml", []byte(head+tt.entry))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Compile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, ok := p.Lookup("a.example")
+			if !ok || s.HSSCache != tt.want {
+				t.Errorf("HSSCache = %+v, want %+v", s.HSSCache, tt.want)
+			}
+		})
+	}
+}

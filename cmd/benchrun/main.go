@@ -72,6 +72,7 @@ type options struct {
 	shmCheck     bool
 	perf         bool
 	pprofDir     string
+	hssCache     bool
 }
 
 func main() {
@@ -92,6 +93,7 @@ func main() {
 	flag.BoolVar(&o.skipBare, "skip-bare", false, "skip the bare go-diameter baseline")
 	flag.BoolVar(&o.skipOpen, "skip-open", false, "skip the open-triggers RSS step")
 	flag.StringVar(&o.pprofDir, "pprof-dir", "bench-profiles", `directory for the daemon's Go pprof CPU and allocation profiles taken during the run at the maximum ("" = none)`)
+	flag.BoolVar(&o.hssCache, "hss-cache", true, "enable the HSS answer cache (policy hss_cache) in the benchmark's policy; a diagnostic step at the maximum runs without it either way")
 	flag.BoolVar(&o.perf, "perf", false, "record a CPU profile of the daemon with Linux perf (if installed) during the run at the maximum and put its top symbols in the report")
 	flag.BoolVar(&o.shmCheck, "shm-check", true, "diagnostic: after the search, try 2x and 4x the maximum with the store on tmpfs (/dev/shm), to see whether fsync is the limit")
 	flag.Parse()
@@ -132,6 +134,8 @@ type env struct {
 	adminPort          int // the daemon's admin listener (metrics, pprof)
 	subscribers        string
 	policy             string
+	policyNoCache      string // the same policy without hss_cache (diagnostic step)
+	noCache            bool   // the next daemon started uses policyNoCache
 	clk                float64
 	coresim            *child
 	daemonN            int
@@ -251,6 +255,19 @@ func run(ctx context.Context, o *options) error {
 		}
 	}
 
+	// 3c. diagnostic: the HSS answer cache off, at the maximum: a SIR and
+	// an SIA per trigger again.
+	if o.hssCache && ctx.Err() == nil {
+		e.noCache = true
+		res, err := e.daemonStep(ctx, best.Target, o.step)
+		e.noCache = false
+		if err != nil {
+			return err
+		}
+		e.log("no HSS cache %6.0f/s: %s", best.Target, res.verdict())
+		rep.noCache = append(rep.noCache, res)
+	}
+
 	// 4. baseline.
 	if !o.skipBare {
 		rates := []float64{best.Target, 40000}
@@ -301,25 +318,44 @@ func (e *env) writeFiles() error {
 		return err
 	}
 	e.policy = filepath.Join(e.tmp, "policy.yaml")
-	pol := `# benchrun: no rate or quota limits, so the policy does not cap throughput.
+	// No rate or quota limits, so the policy does not cap throughput; the
+	// HSS answer cache on (TS 23.682 5.2.1 NOTE 2), as an operator would
+	// run it. The load triggers one UE, so after the first SIR every
+	// trigger is a cache hit: the -hss-cache=false diagnostic step and
+	// coresim's SIR counter in the tables show the difference.
+	pol := func(cache string) string {
+		return `# benchrun: no rate or quota limits, so the policy does not cap throughput.
 scs:
   - id: scs1
     peers: [{origin_host: scs1.scs.example, realm: scs.example}]
     scs_identity: "491719900001"
-    rules:
+` + cache + `    rules:
       - {allow: {external_id_domain: iot.example.com}}
   - id: scs2
     peers: [{origin_host: scs2.scs.example, realm: scs.example}]
     scs_identity: "491719900002"
-    rules:
+` + cache + `    rules:
       - {allow: {external_id_domain: iot.example.com}}
 `
-	return os.WriteFile(e.policy, []byte(pol), 0o600)
+	}
+	e.policyNoCache = filepath.Join(e.tmp, "policy-no-hss-cache.yaml")
+	if err := os.WriteFile(e.policyNoCache, []byte(pol("")), 0o600); err != nil {
+		return err
+	}
+	cache := "    hss_cache: {ttl: 60s, negative_ttl: 10s}\n"
+	if !e.o.hssCache {
+		cache = ""
+	}
+	return os.WriteFile(e.policy, []byte(pol(cache)), 0o600)
 }
 
 // daemonConfig writes a config for a daemon on dataDir.
 func (e *env) daemonConfig(dataDir string) (string, error) {
 	p := func(f string) string { return filepath.Join(e.pki, f) }
+	policyFile := e.policy
+	if e.noCache {
+		policyFile = e.policyNoCache
+	}
 	cfg := fmt.Sprintf(`log: {format: json, level: warn}
 data_dir: %s
 policy_file: %s
@@ -341,7 +377,7 @@ smsc:
   peers:
     - {origin_host: smsc.operator.example, address: 127.0.0.1:%d}
 admin: {listen: 127.0.0.1:%d, pprof: true}
-`, dataDir, e.policy, e.tspPort, p("mtciwf.pem"), p("mtciwf-key.pem"), p("ca.pem"), p("crl.pem"), e.hssPort, e.smscPort, e.adminPort)
+`, dataDir, policyFile, e.tspPort, p("mtciwf.pem"), p("mtciwf-key.pem"), p("ca.pem"), p("crl.pem"), e.hssPort, e.smscPort, e.adminPort)
 	path := dataDir + ".yaml"
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return "", err

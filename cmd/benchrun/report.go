@@ -21,6 +21,7 @@ type report struct {
 	storeFS     string
 	loadBefore  string        // /proc/loadavg when the run started
 	shm         []*stepResult // diagnostic: store on tmpfs
+	noCache     []*stepResult // diagnostic: HSS answer cache off
 	profile     string        // perf report top symbols of the daemon at the maximum
 	// Go pprof of the daemon at the maximum: -top of CPU and alloc_space.
 	pprofTop, pprofAllocTop string
@@ -72,8 +73,12 @@ func (rep *report) markdown() string {
 	}
 	p("- load average (1/5/15 min) before the run %s, after it %s: anything above the benchmark's own processes is other work on the machine and makes the numbers worse\n", rep.loadBefore, loadavg())
 	p("- store: bbolt file in the temporary directory on `%s`, fsync on every group commit\n", rep.storeFS)
-	p("- mode: %s; search steps %s, measurement runs %s, %d scs load process(es) with --concurrency %d; coresim --delivery-delay %s; /proc clock %v ticks/s\n\n",
-		mode, rep.opts.step, rep.opts.measure, rep.opts.generators, rep.opts.concurrency, rep.opts.deliveryWait, rep.clk)
+	cache := "HSS answer cache on (policy hss_cache ttl 60s; the load triggers one UE, so after the first SIR every trigger is a hit)"
+	if !rep.opts.hssCache {
+		cache = "HSS answer cache off (a SIR per trigger)"
+	}
+	p("- mode: %s; search steps %s, measurement runs %s, %d scs load process(es) with --concurrency %d; coresim --delivery-delay %s; %s; /proc clock %v ticks/s\n\n",
+		mode, rep.opts.step, rep.opts.measure, rep.opts.generators, rep.opts.concurrency, rep.opts.deliveryWait, cache, rep.clk)
 
 	p("## Results\n\n")
 	p("| measurement | value |\n| --- | --- |\n")
@@ -132,6 +137,14 @@ func (rep *report) markdown() string {
 	if len(rep.shm) > 0 {
 		p("\n### Diagnostic: the same daemon with its store on tmpfs (fsync free)\n\nNot a result: it shows whether the fsync'd store caps the rate above.\n\n")
 		rep.stepTable(p, rep.shm)
+	}
+
+	if len(rep.noCache) > 0 {
+		p("\n### Diagnostic: the same daemon without the HSS answer cache, at the maximum\n\n" +
+			"The load triggers one UE, so with `hss_cache` in the policy only the first trigger sends a SIR. Without it, " +
+			"every trigger costs a SIR/SIA round trip more (daemon and coresim CPU), as with a load spread over many UEs " +
+			"that are each triggered once per TTL.\n\n")
+		rep.stepTable(p, rep.noCache)
 	}
 
 	if rep.profile != "" {

@@ -24,6 +24,7 @@ import (
 // second attempt), so an SCS doing RFC 6733 5.5.4 duplicate detection sees
 // exactly one.
 
+// outboxWorkers must stay below outboxBatch (see Run).
 const (
 	outboxBatch   = 256
 	outboxWorkers = 128 // DNR round trips and store writes overlap: group commit batches the writes
@@ -31,13 +32,33 @@ const (
 	dnrTimeout    = 10 * time.Second
 )
 
-// Run drives the outbox and the expiry sweep until ctx ends.
+// Run drives the outbox and the expiry sweep until ctx ends, then waits for
+// the DNRs in flight.
+//
+// The outbox is a pipeline: every pass hands the owed reports that are not
+// already in flight to at most outboxWorkers concurrent deliveries and goes
+// on at once while the store may have more (a full batch: with fewer
+// workers than a batch holds, a full batch always has reports not yet in
+// flight); it sleeps until a DRR kicks it, or the tick (retries whose time
+// has come), only when nothing more is due. A slow SCS therefore holds at most
+// the workers its own reports occupy, and a backlog drains as fast as the
+// SCSs answer, not one batch per tick.
 func (g *Gateway) Run(ctx context.Context) {
 	t := time.NewTicker(outboxTick)
 	defer t.Stop()
+	ob := &outbox{sem: make(chan struct{}, outboxWorkers), known: map[string]delivery{}}
+	defer ob.wg.Wait()
 	for {
-		g.sweepExpired(ctx)
-		g.flushOutbox(ctx)
+		more := g.sweepExpired(ctx)
+		if g.flushOutbox(ctx, ob) {
+			more = true
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if more {
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -45,6 +66,64 @@ func (g *Gateway) Run(ctx context.Context) {
 		case <-g.kick:
 		}
 	}
+}
+
+// outbox is Run's state: the worker slots and the reports being delivered
+// or just delivered, by refKey.
+//
+// A pass reads the store before it dispatches, so its list can hold a
+// report whose delivery finished (closed or rescheduled) after the read: a
+// stale copy that must not be sent again. Each pass therefore has a number,
+// a finished delivery remembers the number of the pass running when it
+// finished, and a pass skips what finished during it (or is in flight).
+type outbox struct {
+	sem   chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	pass  uint64
+	known map[string]delivery
+}
+
+type delivery struct {
+	inFlight bool
+	finished uint64 // the pass number when it finished
+}
+
+// begin starts a pass: forgets deliveries that finished before it and
+// returns its number.
+func (ob *outbox) begin() uint64 {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	ob.pass++
+	for k, d := range ob.known {
+		if !d.inFlight && d.finished < ob.pass {
+			delete(ob.known, k)
+		}
+	}
+	return ob.pass
+}
+
+// claim marks key in flight unless it is, or finished during pass.
+func (ob *outbox) claim(key string, pass uint64) bool {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if d, ok := ob.known[key]; ok && (d.inFlight || d.finished >= pass) {
+		return false
+	}
+	ob.known[key] = delivery{inFlight: true}
+	return true
+}
+
+func (ob *outbox) done(key string) {
+	ob.mu.Lock()
+	ob.known[key] = delivery{finished: ob.pass}
+	ob.mu.Unlock()
+}
+
+func (ob *outbox) unclaim(key string) {
+	ob.mu.Lock()
+	delete(ob.known, key)
+	ob.mu.Unlock()
 }
 
 func (g *Gateway) kickOutbox() {
@@ -56,8 +135,9 @@ func (g *Gateway) kickOutbox() {
 
 // sweepExpired turns accepted triggers that outlived validity + grace with
 // no delivery report into EXPIRED reports (Delivery-Outcome 1, TS 29.368
-// 6.4.10: "validity period ran out before delivery").
-func (g *Gateway) sweepExpired(ctx context.Context) {
+// 6.4.10: "validity period ran out before delivery"). It says whether a
+// full batch was found (more may be waiting).
+func (g *Gateway) sweepExpired(ctx context.Context) bool {
 	now := g.cfg.Now()
 	list, err := g.store.Expired(ctx, now.Add(-g.cfg.ExpiryGrace), outboxBatch)
 	if err != nil {
@@ -66,9 +146,10 @@ func (g *Gateway) sweepExpired(ctx context.Context) {
 		g.log.Error("expiry sweep: store", zap.Error(err))
 		var ce *CorruptError
 		if !errors.As(err, &ce) {
-			return
+			return false
 		}
 	}
+	updated := 0
 	for _, t := range list {
 		t.State = TriggerReported
 		t.Outcome = uint8(tsp.OutcomeExpired)
@@ -79,32 +160,51 @@ func (g *Gateway) sweepExpired(ctx context.Context) {
 			}
 			continue // a DRR got there first
 		}
+		updated++
 		g.Stats.Expired.Add(1)
 		g.log.Info("trigger expired without a delivery report", zap.String("scs", t.SCS), zap.Uint32("reference", t.Reference))
 	}
+	// A full batch of which nothing could be updated (store errors) must
+	// not spin: the tick retries.
+	return len(list) == outboxBatch && updated > 0
 }
 
-func (g *Gateway) flushOutbox(ctx context.Context) {
+// flushOutbox starts a delivery for every owed report of one batch that is
+// not in flight yet, waiting for a worker slot when all are busy. It says
+// whether another pass should follow at once: something was started and
+// the batch was full.
+func (g *Gateway) flushOutbox(ctx context.Context, ob *outbox) bool {
+	pass := ob.begin()
 	list, err := g.store.Pending(ctx, g.cfg.Now(), outboxBatch)
 	if err != nil {
 		g.log.Error("outbox: store", zap.Error(err))
 		var ce *CorruptError
 		if !errors.As(err, &ce) {
-			return
+			return false
 		}
 	}
-	sem := make(chan struct{}, outboxWorkers)
-	var wg sync.WaitGroup
+	started := 0
 	for _, t := range list {
-		sem <- struct{}{}
-		wg.Add(1)
+		key := refKey(t.SCS, t.Reference)
+		if !ob.claim(key, pass) {
+			continue
+		}
+		select {
+		case ob.sem <- struct{}{}:
+		case <-ctx.Done():
+			ob.unclaim(key)
+			return false
+		}
+		started++
+		ob.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+			defer ob.wg.Done()
 			g.deliverReport(ctx, t)
+			ob.done(key)
+			<-ob.sem
 		}()
 	}
-	wg.Wait()
+	return started > 0 && len(list) == outboxBatch
 }
 
 // deliverReport sends one DNR and closes the trigger on the SCS's DNA, or

@@ -585,7 +585,7 @@ func (c *Conn) handleAppRequest(m *godiam.Message) bool {
 	retrans := m.Header.CommandFlags&godiam.RetransmittedFlag != 0
 	entry, fresh := c.dups.begin(oh, m.Header.EndToEndID, retrans)
 	c.handlers.Add(1)
-	go func() {
+	handlerWorkers.Go(func() {
 		defer c.handlers.Done()
 		defer func() { <-c.sem }()
 		if !fresh {
@@ -594,7 +594,7 @@ func (c *Conn) handleAppRequest(m *godiam.Message) bool {
 			return
 		}
 		c.runHandler(m, entry)
-	}()
+	})
 	return true
 }
 

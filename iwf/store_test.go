@@ -1218,3 +1218,46 @@ func lastTxID(t testing.TB, s *BoltStore) int {
 	}
 	return id
 }
+
+// TestBoltLinger: with Linger, writes that arrive one after another while
+// the store is busy share a transaction instead of each taking its own
+// commit (and two fdatasyncs); the first write after an idle period is not
+// held back (it commits alone).
+func TestBoltLinger(t *testing.T) {
+	ctx := context.Background()
+	s, err := OpenBoltStore(filepath.Join(t.TempDir(), "triggers.db"), BoltOptions{Linger: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var sizes []int
+	s.onBatch = func(n int) { sizes = append(sizes, n) } // only the committer goroutine calls it
+
+	if err := s.Create(ctx, newTrigger("first.example.com", 1)); err != nil {
+		t.Fatal(err)
+	}
+	// Sequential writes right after a commit: without Linger each would be
+	// its own transaction; with it, they join the lingering batch until it
+	// is full or the second has passed.
+	before := lastTxID(t, s)
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		time.Sleep(time.Millisecond)
+		wg.Go(func() {
+			tr := newTrigger(fmt.Sprintf("scs%d.example.com", i), 1)
+			tr.SMEA = strconv.Itoa(i)
+			if err := s.Create(ctx, tr); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	checkOpen(t, s, n+1)
+	if txs := lastTxID(t, s) - before; txs > 2 {
+		t.Fatalf("%d sequential writes took %d transactions (batches %v), want at most 2 with Linger", n, txs, sizes)
+	}
+	if sizes[0] != 1 {
+		t.Fatalf("the first write after idle waited for company: batches %v", sizes)
+	}
+}

@@ -389,6 +389,8 @@ func TestLoadConfigProblems(t *testing.T) {
 		{"default validity fraction", func(d map[string]any, _ string) { set(d, "triggers.default_validity", "1.5s") }, "triggers.default_validity", "whole number of seconds"},
 		{"default above max validity", func(d map[string]any, _ string) { set(d, "triggers.default_validity", "13h") }, "triggers.default_validity", "above triggers.max_validity (12h0m0s)"},
 		{"expiry grace negative", func(d map[string]any, _ string) { set(d, "triggers.expiry_grace", "-1s") }, "triggers.expiry_grace", "must not be negative"},
+		{"store commit linger too long", func(d map[string]any, _ string) { set(d, "store_commit_linger", "1s") }, "store_commit_linger", "1s is outside 0..100ms"},
+		{"store commit linger negative", func(d map[string]any, _ string) { set(d, "store_commit_linger", "-1ms") }, "store_commit_linger", "is outside 0..100ms"},
 		{"retry min zero", func(d map[string]any, _ string) { set(d, "triggers.report_retry_min", "0s") }, "triggers.report_retry_min", "must be above 0"},
 		{"retry max zero", func(d map[string]any, _ string) { set(d, "triggers.report_retry_max", "0s") }, "triggers.report_retry_max", "must be above 0"},
 		{"retry min above max", func(d map[string]any, _ string) { set(d, "triggers.report_retry_min", "2m") }, "triggers.report_retry_min", "above triggers.report_retry_max"},

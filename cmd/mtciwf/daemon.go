@@ -95,7 +95,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 
 	// Durable trigger state (step 7): opened before anything can accept a
 	// trigger; open triggers and owed reports survive restarts here.
-	store, err := iwf.OpenBoltStore(cfg.StorePath(), iwf.BoltOptions{})
+	store, err := iwf.OpenBoltStore(cfg.StorePath(), iwf.BoltOptions{Linger: cfg.StoreCommitLinger})
 	if err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}

@@ -67,18 +67,30 @@ func (g *Gateway) serveDRR(ctx context.Context, c *diam.Conn, req *godiam.Messag
 	}
 	unlock := g.refs.lock(refKey(t.SCS, t.Reference))
 	defer unlock()
-	if t, err = g.store.Get(ctx, t.SCS, t.Reference); err != nil {
-		log.Warn("trigger closed meanwhile: DRR acknowledged and ignored")
-		return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
-	}
-	if t.State != TriggerAccepted {
-		log.Info("duplicate DRR for a trigger already reported: acknowledged")
-		return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
-	}
-	t.State = TriggerReported
-	t.Outcome = uint8(outcome)
-	t.NextAttemptAt = g.cfg.Now()
-	if err := g.store.Update(ctx, t); err != nil {
+	// The record read above may be stale by now (a replace, recall or the
+	// expiry sweep); Update's revision check says so, and only then is it
+	// read again (one store read per DRR in the common case, not two).
+	for attempt := 0; ; attempt++ {
+		if t.State != TriggerAccepted {
+			log.Info("duplicate DRR for a trigger already reported: acknowledged")
+			return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
+		}
+		t.State = TriggerReported
+		t.Outcome = uint8(outcome)
+		t.NextAttemptAt = g.cfg.Now()
+		err := g.store.Update(ctx, t)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			if t, err = g.store.Get(ctx, t.SCS, t.Reference); err == nil {
+				continue
+			}
+		}
+		if errors.Is(err, ErrNotFound) {
+			log.Warn("trigger closed meanwhile: DRR acknowledged and ignored")
+			return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
+		}
 		log.Error("store write failed: DRR not acknowledged, the SMS-SC will retry", zap.Error(err))
 		return g.dra(c, req, core.ResultCode(diam.ResultUnableToComply), "report could not be stored")
 	}

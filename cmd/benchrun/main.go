@@ -190,6 +190,15 @@ func run(ctx context.Context, o *options) error {
 	}
 	rep := &report{started: started, opts: *o, clk: e.clk, storeFS: fsType(tmp), loadBefore: loadBefore}
 
+	// 1b. the store's commit latency on this filesystem, alone (the floor
+	// under DAR->DAA latency: a DAR waits for one commit before its DTR).
+	if cp, err := probeCommits(ctx, tmp, 300); err != nil {
+		e.log("commit probe: %v", err)
+	} else {
+		rep.commits = cp
+		e.log("store commit alone: p50 %v, p99 %v", cp.P50, cp.P99)
+	}
+
 	// 2. search.
 	s := newSearcher(o.start, o.ceiling, o.bisect)
 	var best *stepResult

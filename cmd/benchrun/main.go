@@ -16,9 +16,13 @@
 //     a freshly started daemon with an empty store (so references never
 //     collide with a previous step's and each step's CPU is its own);
 //
-//  3. at that rate and at half of it: DAR->DAA latency, daemon CPU per
+//  3. at that rate (stepping down 10 % while the longer measurement run does
+//     not hold it) and at half of it: DAR->DAA latency, daemon CPU per
 //     trigger (utime+stime from /proc/<pid>/stat), Diameter messages per
 //     daemon CPU-second (10 per trigger), the CPU of scs load and coresim;
+//     then one more run at the maximum with the daemon's Go pprof CPU and
+//     allocation profiles (bench-profiles/), kept out of the figures;
+//     diagnostics: the store on tmpfs, the HSS answer cache off;
 //
 //  4. the bare go-diameter server (cmd/benchrun/bareserver) driven by the
 //     same scs load at the same rate and at the generator's own ceiling;
@@ -220,26 +224,52 @@ func run(ctx context.Context, o *options) error {
 	if best == nil {
 		return fmt.Errorf("no rate passed, not even %.0f/s; see the logs in %s (run with -keep)", rep.search[len(rep.search)-1].Target, tmp)
 	}
-	rep.max = best.Target
 
-	// 3. measurement runs at the maximum and at half of it.
-	for i, r := range []float64{best.Target, roundRate(best.Target / 2)} {
-		if i == 0 && o.pprofDir != "" {
+	// 3. measurement runs at the maximum and at half of it. A search step
+	// is shorter than a measurement run; when the longer run at the maximum
+	// does not hold, the maximum steps down 10 % at a time (at most three
+	// times) and the table says so: the reported maximum is one a
+	// measurement run held.
+	maxRate := best.Target
+	for try := 0; ; try++ {
+		res, err := e.daemonStep(ctx, maxRate, o.measure)
+		if err != nil {
+			return err
+		}
+		e.log("measure %6.0f/s: %s", maxRate, res.verdict())
+		if res.OK || try == 3 || ctx.Err() != nil {
+			rep.measured = append(rep.measured, res)
+			break
+		}
+		rep.stepDowns = append(rep.stepDowns, res)
+		maxRate = roundRate(maxRate * 0.9)
+	}
+	rep.max = maxRate
+	res, err := e.daemonStep(ctx, roundRate(maxRate/2), o.measure)
+	if err != nil {
+		return err
+	}
+	e.log("measure %6.0f/s: %s", roundRate(maxRate/2), res.verdict())
+	rep.measured = append(rep.measured, res)
+
+	// 3a. profiles at the maximum, in a run of their own so that profiling
+	// costs nothing in the measured figures.
+	if o.pprofDir != "" || o.perf {
+		if o.pprofDir != "" {
 			e.pprofOut = o.pprofDir
 		}
-		if i == 0 && o.perf {
+		if o.perf {
 			if _, err := exec.LookPath("perf"); err == nil {
 				e.profile = filepath.Join(tmp, "perf-daemon-max.data")
 			} else {
 				e.profileTop = "perf not installed: no profile"
 			}
 		}
-		res, err := e.daemonStep(ctx, r, o.measure)
+		res, err := e.daemonStep(ctx, maxRate, o.step)
 		if err != nil {
 			return err
 		}
-		e.log("measure %6.0f/s: %s", r, res.verdict())
-		rep.measured = append(rep.measured, res)
+		e.log("profiled run %6.0f/s: %s", maxRate, res.verdict())
 	}
 
 	// 3b. diagnostic: is the fsync'd store the limit? The same daemon with
@@ -251,7 +281,7 @@ func run(ctx context.Context, o *options) error {
 			return err
 		}
 		defer os.RemoveAll(shm)
-		for r, i := best.Target*2, 0; i < 3 && r <= o.ceiling && ctx.Err() == nil; r, i = r*2, i+1 {
+		for r, i := maxRate*2, 0; i < 3 && r <= o.ceiling && ctx.Err() == nil; r, i = r*2, i+1 {
 			res, err := e.daemonStepIn(ctx, shm, r, o.step)
 			if err != nil {
 				return err
@@ -268,18 +298,18 @@ func run(ctx context.Context, o *options) error {
 	// an SIA per trigger again.
 	if o.hssCache && ctx.Err() == nil {
 		e.noCache = true
-		res, err := e.daemonStep(ctx, best.Target, o.step)
+		res, err := e.daemonStep(ctx, maxRate, o.step)
 		e.noCache = false
 		if err != nil {
 			return err
 		}
-		e.log("no HSS cache %6.0f/s: %s", best.Target, res.verdict())
+		e.log("no HSS cache %6.0f/s: %s", maxRate, res.verdict())
 		rep.noCache = append(rep.noCache, res)
 	}
 
 	// 4. baseline.
 	if !o.skipBare {
-		rates := []float64{best.Target, 40000}
+		rates := []float64{maxRate, 40000}
 		for _, r := range rates {
 			res, err := e.bareStep(ctx, r, o.measure)
 			if err != nil {

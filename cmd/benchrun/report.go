@@ -23,6 +23,7 @@ type report struct {
 	shm         []*stepResult // diagnostic: store on tmpfs
 	noCache     []*stepResult // diagnostic: HSS answer cache off
 	commits     *commitProbe  // store commit latency alone
+	stepDowns   []*stepResult // measurement runs at the search's maximum (and below) that did not hold
 	profile     string        // perf report top symbols of the daemon at the maximum
 	// Go pprof of the daemon at the maximum: -top of CPU and alloc_space.
 	pprofTop, pprofAllocTop string
@@ -83,7 +84,7 @@ func (rep *report) markdown() string {
 
 	p("## Results\n\n")
 	p("| measurement | value |\n| --- | --- |\n")
-	p("| maximum sustained triggers/s (every DAA SUCCESS, every DNR received, rate held) | **%.0f /s** (search: %s) |\n", rep.max, rep.searchSummary())
+	p("| maximum sustained triggers/s (every DAA SUCCESS, every DNR received, rate held) | **%.0f /s** (search: %s%s) |\n", rep.max, rep.searchSummary(), rep.stepDownSummary())
 	for i, m := range rep.measured {
 		label := "at the maximum"
 		if i == 1 {
@@ -296,4 +297,14 @@ func (rep *report) floor(p func(string, ...any), cores int) {
 			"of %d, before the store, the policy or the kernel's share. The target is at or beyond this "+
 			"machine's ceiling for any Go Diameter stack, co-located.\n", b, need, cores)
 	}
+}
+
+// stepDownSummary names the measurement runs that did not hold the
+// search's maximum.
+func (rep *report) stepDownSummary() string {
+	var b strings.Builder
+	for _, r := range rep.stepDowns {
+		fmt.Fprintf(&b, "; the %s measurement run at %.0f/s did not hold (%s)", r.Duration, r.Target, r.Why)
+	}
+	return b.String()
 }

@@ -282,7 +282,7 @@ func (rep *report) floor(p func(string, ...any), cores int) {
 			core := m.CoreCPU / float64(m.Sum.Sent)
 			own := m.cpuPerTrigger()
 			p("- **CPU per trigger, all three processes** (at the maximum): daemon %.0f µs + scs load %.0f µs + coresim %.0f µs = %.0f µs, "+
-				"so %d cores carry at most %.0f triggers/s co-located even with nothing else running.\n",
+				"so %d cores carry about %.0f triggers/s co-located (this counts the whole run, start and drain included).\n",
 				own*1e6, gen*1e6, core*1e6, (own+gen+core)*1e6, cores, float64(cores)/(own+gen+core))
 		}
 	}

@@ -27,7 +27,7 @@ func (s *Sim) serveS6m(ctx context.Context, c *diam.Conn, m *godiam.Message) (*g
 		s.log.Warn("SIR refused", zap.Uint32("result", pe.Code), zap.String("reason", pe.Reason))
 		return (&s6m.SIA{Result: core.ResultCode(pe.Code)}).Answer(m, c.Identity())
 	}
-	log := s.log.With(zap.String("peer", sir.Routing.OriginHost), zap.String("user", maskUser(sir.UserIdentifier)),
+	log := s.log.WithLazy(zap.String("peer", sir.Routing.OriginHost), zap.String("user", maskUser(sir.UserIdentifier)),
 		zap.String("scs_identity", sir.SCSIdentity))
 
 	if in, ok := s.inj.take(TargetHSS); ok {

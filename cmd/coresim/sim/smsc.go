@@ -62,13 +62,13 @@ func (s *Sim) serveT4(ctx context.Context, c *diam.Conn, m *godiam.Message) (*go
 		action = *dtr.TriggerAction
 	}
 	s.ctr.update(func(k *Counters) { k.DTRActions[strings.ToLower(action.String())]++ })
-	log := s.log.With(zap.String("peer", dtr.Routing.OriginHost), zap.String("user", maskUser(dtr.UserIdentifier)),
+	log := s.log.WithLazy(zap.String("peer", dtr.Routing.OriginHost), zap.String("user", maskUser(dtr.UserIdentifier)),
 		zap.Stringer("sm_rp_smea", dtr.SMRPSMEA), zap.Stringer("trigger_action", action))
 	if dtr.ReferenceNumber != nil {
-		log = log.With(zap.Uint32("reference_number", *dtr.ReferenceNumber))
+		log = log.WithLazy(zap.Uint32("reference_number", *dtr.ReferenceNumber))
 	}
 	if dtr.OldReferenceNumber != nil {
-		log = log.With(zap.Uint32("old_reference_number", *dtr.OldReferenceNumber))
+		log = log.WithLazy(zap.Uint32("old_reference_number", *dtr.OldReferenceNumber))
 	}
 
 	if in, ok := s.inj.take(TargetSMSC); ok {
@@ -238,10 +238,10 @@ func (s *Sim) deliver(tr *trigger) {
 // A DRR that got no answer is retransmitted; one answered "try again"
 // (retryable) is sent anew.
 func (s *Sim) report(tr *trigger) {
-	log := s.log.With(zap.String("peer", tr.peer), zap.String("subscriber", tr.label),
+	log := s.log.WithLazy(zap.String("peer", tr.peer), zap.String("subscriber", tr.label),
 		zap.String("user", maskUser(tr.user)), zap.Stringer("sm_rp_smea", tr.key.smea), zap.String("outcome", string(tr.outcome)))
 	if tr.hasRef {
-		log = log.With(zap.Uint32("reference_number", tr.key.ref))
+		log = log.WithLazy(zap.Uint32("reference_number", tr.key.ref))
 	}
 	drr := &t4.DRR{
 		Routing: core.Routing{

@@ -196,6 +196,7 @@ func (c *Conn) sendMsg(m *godiam.Message, closeAfter bool) ([]byte, error) {
 // queued messages into one write when several are waiting.
 func (c *Conn) writeLoop() {
 	w := bufio.NewWriterSize(c.nc, 32<<10)
+	var deadlineSet time.Time
 	for {
 		var f outFrame
 		select {
@@ -203,7 +204,15 @@ func (c *Conn) writeLoop() {
 		case <-c.closed:
 			return
 		}
-		_ = c.nc.SetWriteDeadline(c.cfg.Now().Add(c.cfg.WriteTimeout))
+		// The deadline is moved when a batch of coalesced frames starts
+		// and at least every quarter of WriteTimeout, not for every frame
+		// (it is a timer update under a lock): a write (ours below, or
+		// bufio's when the buffer fills) always has at least three
+		// quarters of WriteTimeout left.
+		if now := c.cfg.Now(); w.Buffered() == 0 || now.Sub(deadlineSet) > c.cfg.WriteTimeout/4 {
+			_ = c.nc.SetWriteDeadline(now.Add(c.cfg.WriteTimeout))
+			deadlineSet = now
+		}
 		if _, err := w.Write(f.b); err != nil {
 			c.closeWith(fmt.Errorf("write: %w", err))
 			return

@@ -490,3 +490,42 @@ func TestOriginHostHelper(t *testing.T) {
 		t.Fatalf("OriginHost = %q", got)
 	}
 }
+
+// TestWriteTimeoutClosesAPeerThatDoesNotRead: a peer that sends requests
+// but never reads its answers fills the socket buffers; the writer's
+// deadline (WriteTimeout, moved per batch of frames, not per frame) ends
+// the connection instead of holding it, and its handlers, forever.
+func TestWriteTimeoutClosesAPeerThatDoesNotRead(t *testing.T) {
+	big := strings.Repeat("x", 256<<10)
+	r := newRig(t, func(s *diam.Server) {
+		s.Config.WriteTimeout = 300 * time.Millisecond
+		s.Config.Handler = diam.HandlerFunc(func(ctx context.Context, c *diam.Conn, req *godiam.Message) (*godiam.Message, error) {
+			return c.NewErrorAnswer(req, diam.ResultUnableToComply, big), nil
+		})
+	})
+	w := r.raw("scs1.scs.example")
+	w.cer("scs1.scs.example")
+	// 200 answers of 256 KiB are 50 MiB: far beyond loopback socket
+	// buffers, so the server's writes block.
+	for range 200 {
+		w.send(buildDAR(r.dict, "scs1.scs.example"))
+	}
+	eventually(t, "the server closes the connection on its write deadline", func() bool {
+		return r.logged("write:")
+	})
+	// The client still gets EOF after draining what the kernel buffered.
+	_ = w.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64<<10)
+	for total := 0; total < 64<<20; {
+		n, err := w.c.Read(buf)
+		total += n
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("connection still open 10 s after the write deadline")
+			}
+			return
+		}
+	}
+	t.Fatal("read more than was ever sent before the close")
+}

@@ -77,7 +77,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 	}
 
 	// Replace: the new trigger goes through the HSS again (it is a new
-	// authorization) and is recorded before the SMS-SC is asked.
+	// authorization; a live cached answer counts when the SCS's policy
+	// has hss_cache) and is recorded before the SMS-SC is asked.
 	unlockNew := g.refs.lock(refKey(dar.OriginHost, da.ReferenceNumber))
 	defer unlockNew()
 	if _, err := g.store.Get(ctx, dar.OriginHost, da.ReferenceNumber); err == nil {

@@ -151,6 +151,7 @@ type env struct {
 	pprofTop           string // go tool pprof -top of the CPU profile
 	pprofAllocTop      string // go tool pprof -top of the allocation profile (alloc_space)
 	pprofFiles         []string
+	pprofShares        []cpuShare
 }
 
 func run(ctx context.Context, o *options) error {
@@ -330,7 +331,7 @@ func run(ctx context.Context, o *options) error {
 	}
 	rep.exampleLoad = e.exampleLoadCommand
 	rep.profile = e.profileTop
-	rep.pprofTop, rep.pprofAllocTop, rep.pprofFiles = e.pprofTop, e.pprofAllocTop, e.pprofFiles
+	rep.pprofTop, rep.pprofAllocTop, rep.pprofFiles, rep.pprofShares = e.pprofTop, e.pprofAllocTop, e.pprofFiles, e.pprofShares
 	md := rep.markdown()
 	fmt.Println(md)
 	if o.out != "" {

@@ -28,6 +28,7 @@ type report struct {
 	// Go pprof of the daemon at the maximum: -top of CPU and alloc_space.
 	pprofTop, pprofAllocTop string
 	pprofFiles              []string
+	pprofShares             []cpuShare
 }
 
 func us(d time.Duration) string {
@@ -155,6 +156,15 @@ func (rep *report) markdown() string {
 		p("```\n%s\n```\n\nKernel symbols such as `pvm_irq_enable` and `finish_task_switch` are the VM's cost of scheduling (context switches, wake-ups); `fdatasync` is the store's fsync.\n", rep.profile)
 	}
 
+	if len(rep.pprofShares) > 0 {
+		p("\n### Where the daemon's CPU goes at the maximum, by kind of work\n\n")
+		p("Share of the CPU profile's samples whose stack has a frame matching the pattern (`go tool pprof -focus`); " +
+			"a sample can count in several rows (an allocation inside the store is both), so the column does not add up to 100 %%.\n\n")
+		p("| work | share of daemon CPU | frames matched |\n| --- | --- | --- |\n")
+		for _, sh := range rep.pprofShares {
+			p("| %s | %s | `%s` |\n", sh.What, sh.Share, strings.ReplaceAll(sh.Focus, "|", "\\|"))
+		}
+	}
 	if rep.pprofTop != "" {
 		p("\n### Where the daemon's CPU goes at the maximum (Go pprof CPU profile)\n\n")
 		if len(rep.pprofFiles) > 0 {

@@ -61,6 +61,17 @@ func (r *stepResult) msgsPerCPU() float64 {
 	return 10 * float64(r.Sum.Sent) / r.ServerCPU
 }
 
+// msgsExchangedPerCPU counts the daemon's messages as exchanged: a trigger
+// answered from the HSS answer cache sends no SIR and gets no SIA, so it is
+// 8 messages, not 10 (coresim's SIR counter says how many were sent).
+// 0 when coresim's counters are missing.
+func (r *stepResult) msgsExchangedPerCPU() float64 {
+	if r.ServerCPU == 0 || r.Bare || r.Core == nil {
+		return 0
+	}
+	return (8*float64(r.Sum.Sent) + 2*float64(r.Core.SIRReceived)) / r.ServerCPU
+}
+
 func (rep *report) markdown() string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
@@ -98,7 +109,7 @@ func (rep *report) markdown() string {
 		p("| %s: offered / achieved, %s | %.0f /s / %.0f /s over %s, %d triggers, %d reports (%s) |\n", label, "outcome", m.Target, m.Sum.SentRate, m.Duration, m.Sum.Sent, m.Sum.Reports, st)
 		p("| %s: DAR→DAA latency p50 / p99 / p99.9 | %s / %s / %s |\n", label, us(m.Sum.P50), us(m.Sum.P99), us(m.Sum.P999))
 		p("| %s: daemon CPU per trigger | %.1f µs |\n", label, m.cpuPerTrigger()*1e6)
-		p("| %s: daemon Diameter messages per CPU-second (10 per trigger) | %.0f |\n", label, m.msgsPerCPU())
+		p("| %s: daemon Diameter messages per CPU-second: 10 per trigger as the issue counts them / as exchanged (8 for a trigger answered from the HSS cache) | %.0f / %.0f |\n", label, m.msgsPerCPU(), m.msgsExchangedPerCPU())
 		p("| %s: CPU used while sending (cores) by daemon / scs load / coresim | %.2f / %.2f / %.2f (of %d) |\n", label, m.ServerCoresSend, m.GenCoresSend, m.CoreCoresSend, cores)
 	}
 	for i, bres := range rep.bare {
@@ -115,10 +126,12 @@ func (rep *report) markdown() string {
 		p("| %s: CPU used while sending (cores) by server / scs load | %.2f / %.2f |\n", label, bres.ServerCoresSend, bres.GenCoresSend)
 	}
 	if len(rep.bare) > 1 && len(rep.measured) > 0 && rep.bare[1].msgsPerCPU() > 0 {
-		p("| **ratio daemon / bare**, messages per CPU-second, each at its own maximum | **%.2f×** (target ≥ 0.6×, aim 1.0×) |\n", rep.measured[0].msgsPerCPU()/rep.bare[1].msgsPerCPU())
+		p("| **ratio daemon / bare**, messages per CPU-second, each at its own maximum | **%.2f×** (10 per trigger); %.2f× counting the messages exchanged (target ≥ 0.6×, aim 1.0×) |\n",
+			rep.measured[0].msgsPerCPU()/rep.bare[1].msgsPerCPU(), rep.measured[0].msgsExchangedPerCPU()/rep.bare[1].msgsPerCPU())
 	}
 	if len(rep.bare) > 0 && len(rep.measured) > 0 && rep.bare[0].msgsPerCPU() > 0 {
-		p("| ratio daemon / bare, both at the same offered rate (%.0f/s; the bare server is then mostly idle and batches nothing) | %.2f× |\n", rep.bare[0].Target, rep.measured[0].msgsPerCPU()/rep.bare[0].msgsPerCPU())
+		p("| ratio daemon / bare, both at the same offered rate (%.0f/s; the bare server is then mostly idle and batches nothing) | %.2f× (10 per trigger); %.2f× as exchanged |\n",
+			rep.bare[0].Target, rep.measured[0].msgsPerCPU()/rep.bare[0].msgsPerCPU(), rep.measured[0].msgsExchangedPerCPU()/rep.bare[0].msgsPerCPU())
 	}
 	peak := int64(0)
 	for _, r := range append(append([]*stepResult{}, rep.search...), rep.measured...) {
@@ -287,13 +300,12 @@ func (rep *report) floor(p func(string, ...any), cores int) {
 		p("- **CPU at the maximum**: daemon %.2f + scs load %.2f + coresim %.2f = %.2f of %d cores while sending; "+
 			"what is left goes to the kernel (loopback TCP, the store's disk I/O) and this harness.\n",
 			m.ServerCoresSend, m.GenCoresSend, m.CoreCoresSend, m.ServerCoresSend+m.GenCoresSend+m.CoreCoresSend, cores)
-		if m.Sum.Sent > 0 && m.GenCPU > 0 && m.CoreCPU > 0 {
-			gen := m.GenCPU / float64(m.Sum.Sent)
-			core := m.CoreCPU / float64(m.Sum.Sent)
-			own := m.cpuPerTrigger()
-			p("- **CPU per trigger, all three processes** (at the maximum): daemon %.0f µs + scs load %.0f µs + coresim %.0f µs = %.0f µs, "+
-				"so %d cores carry about %.0f triggers/s co-located (this counts the whole run, start and drain included).\n",
-				own*1e6, gen*1e6, core*1e6, (own+gen+core)*1e6, cores, float64(cores)/(own+gen+core))
+		if used := m.ServerCoresSend + m.GenCoresSend + m.CoreCoresSend; m.Sum.SentRate > 0 && used > 0 {
+			per := used / m.Sum.SentRate // CPU-seconds per trigger while sending
+			p("- **CPU per trigger, all three processes, while sending at the maximum**: %.2f cores for %.0f triggers/s = %.0f µs "+
+				"(daemon %.0f, scs load %.0f, coresim %.0f), so %d cores carry about %.0f triggers/s co-located with nothing else running.\n",
+				used, m.Sum.SentRate, per*1e6, m.ServerCoresSend/m.Sum.SentRate*1e6, m.GenCoresSend/m.Sum.SentRate*1e6,
+				m.CoreCoresSend/m.Sum.SentRate*1e6, cores, float64(cores)/per)
 		}
 	}
 	if len(rep.bare) > 1 && rep.bare[1].msgsPerCPU() > 0 {
@@ -302,10 +314,11 @@ func (rep *report) floor(p func(string, ...any), cores int) {
 		// daemon, 6 in coresim (SIR/SIA, DTR/DTA, DRR/DRA), 4 in scs load
 		// (DAR/DAA, DNR/DNA).
 		need := 20 * 10000 / b
-		p("- **10,000 triggers/s** is 20 message handlings per trigger on this machine (10 in the daemon, 6 in coresim, 4 in scs load): "+
-			"at the bare go-diameter server's own best rate (%.0f messages per CPU-second, measured above) that alone is %.2f cores "+
-			"of %d, before the store, the policy or the kernel's share. The target is at or beyond this "+
-			"machine's ceiling for any Go Diameter stack, co-located.\n", b, need, cores)
+		p("- **10,000 triggers/s** is 20 message handlings per trigger on this machine (10 in the daemon, 6 in coresim, 4 in scs load; "+
+			"16 when the HSS answer cache spares the SIR and SIA): at the bare go-diameter server's own best rate (%.0f messages per "+
+			"CPU-second, measured above) that alone is %.2f cores (%.2f with the cache) of %d, before the store, the policy or the "+
+			"kernel's share. The target is at or beyond this machine's ceiling for any Go Diameter stack, co-located.\n",
+			b, need, need*16/20, cores)
 	}
 }
 

@@ -56,6 +56,9 @@ func gatherAfterTraffic(t *testing.T) []*dto.MetricFamily {
 	t.Helper()
 	_, hss, smsc := startCore(t, 20*time.Millisecond)
 	g := startGateway(t, []string{hss}, smsc, nil)
+	// scs1 with the HSS answer cache, so its lookups counter has a series.
+	g.writePolicy(t, policyCached)
+	eventually(t, "policy reloaded", func() bool { return g.logged("authorization policy reloaded") })
 	c := g.scs(t, "scs1")
 	if st, msg := c.send(trig{extID: "meter-1@iot.example.com", ref: 1}); st != tsp.StatusSuccess {
 		t.Fatalf("Request-Status %s (%s)", st, msg)
@@ -89,7 +92,8 @@ func TestMetricsLintAndNoIdentityLabels(t *testing.T) {
 	for _, want := range []string{"mtciwf_iwf_requests_total", "mtciwf_iwf_delivery_reports_total", "mtciwf_iwf_dar_daa_duration_seconds",
 		"mtciwf_iwf_s6m_round_trip_seconds", "mtciwf_iwf_t4_round_trip_seconds", "mtciwf_diam_peers_up",
 		"mtciwf_security_tls_handshake_failures_total", "mtciwf_diam_frame_guard_rejections_total", "mtciwf_diam_duplicate_cache_hits_total",
-		"mtciwf_iwf_outbox_depth", "mtciwf_iwf_open_triggers", "mtciwf_policy_reloads_total", "mtciwf_build_info"} {
+		"mtciwf_iwf_outbox_depth", "mtciwf_iwf_open_triggers", "mtciwf_policy_reloads_total", "mtciwf_build_info",
+		"mtciwf_iwf_hss_cache_lookups_total"} {
 		if !names[want] {
 			t.Errorf("registry lacks %s", want)
 		}

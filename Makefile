@@ -17,9 +17,10 @@ build:
 pki: build
 	$(BIN)/devpki -dir $(PKI)
 
-# make run: build, make the throwaway dev PKI, start the daemon on its
-# embedded defaults, connect the test SCS over mutual TLS (CER/CEA, DWR/DWA,
-# DPR/DPA), then stop the daemon with SIGTERM and show how it went down.
+# make run: build, make the throwaway dev PKI, start coresim (HSS + SMS-SC)
+# and the daemon on its embedded defaults, connect the test SCS over mutual
+# TLS, send one device trigger and show its DAA and delivery report, then
+# stop the daemon with SIGTERM and show how it went down (scripts/run-demo.sh).
 run: pki
 	./scripts/run-demo.sh
 

@@ -2,13 +2,13 @@ package tsp
 
 import (
 	"bytes"
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/core"
+	"github.com/mtciwf/mtciwf/diam/internal/codectest"
 )
 
 // BenchmarkDecodeDAR: DecodeDAR on a DAR already read by go-diameter (the
@@ -59,135 +59,49 @@ func benchDAA() *DAA {
 	}}
 }
 
+// The benchmarks below give every Tsp message an encode and a decode
+// benchmark, built on codectest.BenchEncode and codectest.BenchDecode (what
+// they measure and check is described there).
+
 // BenchmarkDAAEncode: DAA.Answer and serialization.
 func BenchmarkDAAEncode(b *testing.B) {
-	d := tspDict(b)
+	d, a := tspDict(b), benchDAA()
 	req := darMessage(b, goodDAR(), d)
-	a := benchDAA()
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := a.Answer(req, testID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Serialize(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchEncode(b, d, func() (*godiam.Message, error) { return a.Answer(req, testID) }, DecodeDAA, benchDAA())
 }
 
 // BenchmarkDAAEncodeEgress: DAA.Answer, CheckEgress and serialization, what
 // every DAA costs on its way out.
 func BenchmarkDAAEncodeEgress(b *testing.B) {
-	d := tspDict(b)
+	d, a := tspDict(b), benchDAA()
 	req := darMessage(b, goodDAR(), d)
-	a := benchDAA()
-	b.ReportAllocs()
-	for b.Loop() {
+	codectest.BenchEncode(b, d, func() (*godiam.Message, error) {
 		m, err := a.Answer(req, testID)
 		if err != nil {
-			b.Fatal(err)
+			return nil, err
 		}
-		if err := CheckEgress(m, d); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Serialize(); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// The benchmarks below give every Tsp message an encode and a decode
-// benchmark. Encode is typed message -> wire bytes (Message or Answer, then
-// Serialize); decode is wire bytes -> typed message (go-diameter reads the
-// bytes with the Tsp dictionary, then DecodeX). Before timing, each checks
-// once that its bytes decode to the struct it encodes, so a benchmark that
-// measures a refusal or an empty message fails instead.
-
-// serialized returns the wire bytes of m, built with error err.
-func serialized(tb testing.TB, m *godiam.Message, err error) []byte {
-	tb.Helper()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	frame, err := m.Serialize()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return frame
-}
-
-// wantDecoded fails tb unless frame, read with d and decoded, equals want.
-func wantDecoded[T any](tb testing.TB, frame []byte, d *dict.Parser, decode func(*godiam.Message) (T, *diam.ProtocolError), want T) {
-	tb.Helper()
-	m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	got, pe := decode(m)
-	if pe != nil {
-		tb.Fatal(pe)
-	}
-	if !reflect.DeepEqual(got, want) {
-		tb.Fatalf("decoded\n %+v\nwant %+v", got, want)
-	}
+		return m, CheckEgress(m, d)
+	}, DecodeDAA, benchDAA())
 }
 
 // BenchmarkDAREncode: DAR.Message and serialization.
 func BenchmarkDAREncode(b *testing.B) {
-	d := tspDict(b)
-	r := goodDAR()
-	m, err := r.Message(d)
-	wantDecoded(b, serialized(b, m, err), d, DecodeDAR, goodDAR())
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := r.Message(d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Serialize(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	d, r := tspDict(b), goodDAR()
+	codectest.BenchEncode(b, d, func() (*godiam.Message, error) { return r.Message(d) }, DecodeDAR, goodDAR())
 }
 
 // BenchmarkDARDecode: go-diameter read and DecodeDAR (no frame guard, no
 // dictionary validation: BenchmarkReadValidateDecodeDAR adds them).
 func BenchmarkDARDecode(b *testing.B) {
-	d := tspDict(b)
-	m, err := goodDAR().Message(d)
-	frame := serialized(b, m, err)
-	wantDecoded(b, frame, d, DecodeDAR, goodDAR())
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, pe := DecodeDAR(m); pe != nil {
-			b.Fatal(pe)
-		}
-	}
+	d, r := tspDict(b), goodDAR()
+	codectest.BenchDecode(b, d, func() (*godiam.Message, error) { return r.Message(d) }, DecodeDAR, goodDAR())
 }
 
 // BenchmarkDAADecode: go-diameter read and DecodeDAA.
 func BenchmarkDAADecode(b *testing.B) {
-	d := tspDict(b)
-	m, err := benchDAA().Answer(darMessage(b, goodDAR(), d), testID)
-	frame := serialized(b, m, err)
-	wantDecoded(b, frame, d, DecodeDAA, benchDAA())
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, pe := DecodeDAA(m); pe != nil {
-			b.Fatal(pe)
-		}
-	}
+	d, a := tspDict(b), benchDAA()
+	req := darMessage(b, goodDAR(), d)
+	codectest.BenchDecode(b, d, func() (*godiam.Message, error) { return a.Answer(req, testID) }, DecodeDAA, benchDAA())
 }
 
 // benchDNR is a delivery report to the SCS that sent goodDAR.
@@ -219,75 +133,26 @@ func dnrMessage(tb testing.TB, d *dict.Parser) *godiam.Message {
 
 // BenchmarkDNREncode: DNR.Message and serialization.
 func BenchmarkDNREncode(b *testing.B) {
-	d := tspDict(b)
-	r := benchDNR()
-	m, err := r.Message(d)
-	wantDecoded(b, serialized(b, m, err), d, DecodeDNR, benchDNR())
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := r.Message(d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Serialize(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	d, r := tspDict(b), benchDNR()
+	codectest.BenchEncode(b, d, func() (*godiam.Message, error) { return r.Message(d) }, DecodeDNR, benchDNR())
 }
 
 // BenchmarkDNRDecode: go-diameter read and DecodeDNR.
 func BenchmarkDNRDecode(b *testing.B) {
-	d := tspDict(b)
-	m, err := benchDNR().Message(d)
-	frame := serialized(b, m, err)
-	wantDecoded(b, frame, d, DecodeDNR, benchDNR())
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, pe := DecodeDNR(m); pe != nil {
-			b.Fatal(pe)
-		}
-	}
+	d, r := tspDict(b), benchDNR()
+	codectest.BenchDecode(b, d, func() (*godiam.Message, error) { return r.Message(d) }, DecodeDNR, benchDNR())
 }
 
 // BenchmarkDNAEncode: DNA.Answer and serialization.
 func BenchmarkDNAEncode(b *testing.B) {
-	d := tspDict(b)
+	d, a := tspDict(b), benchDNA()
 	req := dnrMessage(b, d)
-	a := benchDNA()
-	m, err := a.Answer(req, scsID)
-	wantDecoded(b, serialized(b, m, err), d, DecodeDNA, benchDNA())
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := a.Answer(req, scsID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := m.Serialize(); err != nil {
-			b.Fatal(err)
-		}
-	}
+	codectest.BenchEncode(b, d, func() (*godiam.Message, error) { return a.Answer(req, scsID) }, DecodeDNA, benchDNA())
 }
 
 // BenchmarkDNADecode: go-diameter read and DecodeDNA.
 func BenchmarkDNADecode(b *testing.B) {
-	d := tspDict(b)
-	m, err := benchDNA().Answer(dnrMessage(b, d), scsID)
-	frame := serialized(b, m, err)
-	wantDecoded(b, frame, d, DecodeDNA, benchDNA())
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	for b.Loop() {
-		m, err := godiam.ReadMessage(bytes.NewReader(frame), d)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, pe := DecodeDNA(m); pe != nil {
-			b.Fatal(pe)
-		}
-	}
+	d, a := tspDict(b), benchDNA()
+	req := dnrMessage(b, d)
+	codectest.BenchDecode(b, d, func() (*godiam.Message, error) { return a.Answer(req, scsID) }, DecodeDNA, benchDNA())
 }

@@ -1,7 +1,8 @@
 // Package codectest holds the test helpers of diam/tsp, diam/s6m and
 // diam/t4: sending a message through the frame guard and back, editing a
 // decoded message to break it, checking a refusal, the seed-corpus files
-// of the fuzz targets. It is imported by tests only.
+// of the fuzz targets, the encode and decode benchmarks (bench.go). It is
+// imported by tests only.
 package codectest
 
 import (

@@ -47,6 +47,7 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/core"
@@ -898,5 +899,32 @@ func TestOutboxSendsEachReportOnce(t *testing.T) {
 		if c := r.scs.got[ref]; c != 1 {
 			t.Errorf("trigger %d: %d DNRs, want 1", ref, c)
 		}
+	}
+}
+
+// TestTransactionLogMasksIdentities: the DAR's one log line names the UE
+// and the IMSI only masked (they are masked when the line is written, not
+// per DAR).
+func TestTransactionLogMasksIdentities(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	r := newProcRig(t, procOptions{logger: zap.New(core)})
+	ref, ans, err := r.trigger(context.Background(), r.mustDAR(t))
+	if err == nil {
+		err = checkDAA(ans, r.g.TspDict(), ref)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := logs.FilterMessage("device action").All()
+	if len(lines) != 1 {
+		t.Fatalf("%d \"device action\" lines, want 1", len(lines))
+	}
+	f := lines[0].ContextMap()
+	if ue, imsi := f["ue"], f["imsi"]; ue != security.MaskExternalID(procUE) || imsi != security.MaskIMSI(procIMSI) {
+		t.Fatalf("log line has ue %q, imsi %q; want them masked (%q, %q)", ue, imsi,
+			security.MaskExternalID(procUE), security.MaskIMSI(procIMSI))
+	}
+	if f["scs"] != procSCS.OriginHost {
+		t.Fatalf("log line has scs %q, want %q", f["scs"], procSCS.OriginHost)
 	}
 }

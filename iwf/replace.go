@@ -10,7 +10,6 @@ import (
 	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/t4"
 	"github.com/mtciwf/mtciwf/diam/tsp"
-	"github.com/mtciwf/mtciwf/security"
 )
 
 // replaceOrRecall is the replace (Action-Type 4) and recall (3) procedure
@@ -59,7 +58,7 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 	if (da.ExternalIdentifier != "" && da.ExternalIdentifier != old.ExternalID) || (da.MSISDN != "" && da.MSISDN != old.MSISDN) {
 		return fail, fmt.Sprintf("the device named differs from the one of trigger %d", oldRef)
 	}
-	tx.imsi = security.MaskIMSI(old.IMSI)
+	tx.imsi = old.IMSI
 
 	if recall {
 		dtr := g.newDTR(scs, da, nil, old.IMSI, g.validity(da), action, &oldRef)

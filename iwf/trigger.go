@@ -33,7 +33,7 @@ func (g *Gateway) ServeDiameter(ctx context.Context, c *diam.Conn, req *godiam.M
 	if perr != nil {
 		return g.errorAnswer(c, req, perr)
 	}
-	tx := g.begin(dar)
+	tx := g.begin()
 	var status tsp.RequestStatus
 	var reason string
 	switch dar.DeviceAction.ActionType {
@@ -47,23 +47,26 @@ func (g *Gateway) ServeDiameter(ctx context.Context, c *diam.Conn, req *godiam.M
 	return g.answer(c, req, dar, tx, status, reason)
 }
 
-// transaction carries what the one log line of a DAR needs.
+// transaction carries what the one log line of a DAR needs beyond the DAR
+// itself. Identities are masked only when that line is written (answer):
+// at warn, the usual production level, masking them for every DAR cost
+// allocations for nothing.
 type transaction struct {
 	start time.Time
-	scs   string
-	ue    string // masked
-	imsi  string // masked, once known
+	imsi  string // once known; UNMASKED: log it only through security.MaskIMSI
 	diag  *tsp.MTCErrorDiagnostic
 }
 
-func (g *Gateway) begin(dar *tsp.DAR) *transaction {
-	tx := &transaction{start: g.cfg.Now(), scs: dar.OriginHost}
-	if id := dar.DeviceAction.ExternalIdentifier; id != "" {
-		tx.ue = security.MaskExternalID(id)
-	} else {
-		tx.ue = security.MaskMSISDN(dar.DeviceAction.MSISDN)
+func (g *Gateway) begin() *transaction {
+	return &transaction{start: g.cfg.Now()}
+}
+
+// maskedUE is the device a Device-Action names, masked for the log.
+func maskedUE(da *tsp.DeviceAction) string {
+	if id := da.ExternalIdentifier; id != "" {
+		return security.MaskExternalID(id)
 	}
-	return tx
+	return security.MaskMSISDN(da.MSISDN)
 }
 
 // trigger is the device-trigger procedure (TS 23.682 5.2.1, Action-Type 1),
@@ -94,7 +97,7 @@ func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *t
 		return status, reason
 	}
 	imsi := sia.IMSI()
-	tx.imsi = security.MaskIMSI(imsi)
+	tx.imsi = imsi
 	t4d := sia.T4()
 	if t4d != nil && t4d.HSSCause != nil && t4d.HSSCause.Has(s6m.AbsentSubscriber) {
 		// Absent subscriber: the SMS-SC stores the trigger and delivers it
@@ -391,11 +394,11 @@ func (g *Gateway) answer(c *diam.Conn, req *godiam.Message, dar *tsp.DAR, tx *tr
 			return
 		}
 		fields := make([]zap.Field, 0, 9)
-		fields = append(fields, zap.String("scs", tx.scs), zap.Stringer("action", da.ActionType),
+		fields = append(fields, zap.String("scs", dar.OriginHost), zap.Stringer("action", da.ActionType),
 			zap.Uint32("reference", da.ReferenceNumber), zap.Stringer("request_status", status),
-			zap.Duration("latency", latency), zap.String("ue", tx.ue))
+			zap.Duration("latency", latency), zap.String("ue", maskedUE(da)))
 		if tx.imsi != "" {
-			fields = append(fields, zap.String("imsi", tx.imsi))
+			fields = append(fields, zap.String("imsi", security.MaskIMSI(tx.imsi)))
 		}
 		if reason != "" {
 			fields = append(fields, zap.String("reason", reason))
@@ -407,7 +410,7 @@ func (g *Gateway) answer(c *diam.Conn, req *godiam.Message, dar *tsp.DAR, tx *tr
 		return nil, err
 	}
 	logLine(zapcore.InfoLevel, "device action")
-	g.cfg.Metrics.request(tx.scs, da.ActionType, status, latency)
+	g.cfg.Metrics.request(dar.OriginHost, da.ActionType, status, latency)
 	return m, nil
 }
 

@@ -159,8 +159,8 @@ func TestBigFileDecisions(t *testing.T) {
 // TestParseBig checks a 100,000-rule file parses and compiles (the YAML
 // path, not only hand-built Files).
 func TestParseBig(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("large file: skipped with -short and -race")
+	if testing.Short() {
+		t.Skip("large file: skipped with -short")
 	}
 	var sb strings.Builder
 	sb.WriteString("scs:\n  - id: big\n    peers: [{origin_host: a.example, realm: example}]\n    scs_identity: \"1\"\n    rules:\n")

@@ -140,7 +140,7 @@ func (c *Conn) PeerCEA() *godiam.Message { return c.peerCEA.Load() }
 // adds the application's AVPs after them.
 func (c *Conn) NewAnswer(req *godiam.Message, code uint32) *godiam.Message {
 	ans := answerFor(req, code, &c.cfg.Identity)
-	copyProxyInfo(req, ans) // RFC 6733 6.2
+	CopyProxyInfo(req, ans) // RFC 6733 6.2
 	return ans
 }
 

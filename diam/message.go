@@ -48,30 +48,66 @@ type Application struct {
 	Dict     *dict.Parser
 }
 
-// answerFor builds an answer to req with the fields every answer carries
-// (RFC 6733 6.2): same Hop-by-Hop and End-to-End ids, Session-Id first when
-// the request had one, Result-Code, our Origin-Host/Realm, and the request's
-// Proxy-Info copied in order (6.2, 6.7.3). The T flag is not copied: it marks
-// a retransmitted request, not its answer.
-func answerFor(req *godiam.Message, code uint32, id *Identity) *godiam.Message {
-	flags := req.Header.CommandFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
-	if IsProtocolErrorCode(code) {
-		flags |= godiam.ErrorFlag // RFC 6733 7.1.3, 7.2
+// AnswerFlags returns the command flags of the answer to a request whose
+// flags are reqFlags (RFC 6733 6.2): the P bit is kept; R, T and E are
+// cleared (T marks a retransmitted request, not its answer, 3); E is set again
+// when the answer carries a protocol error, a 3xxx Result-Code (7.1.3, 7.2).
+func AnswerFlags(reqFlags uint8, protocolError bool) uint8 {
+	flags := reqFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
+	if protocolError {
+		flags |= godiam.ErrorFlag
 	}
-	ans := godiam.NewMessage(req.Header.CommandCode, flags, req.Header.ApplicationID,
-		req.Header.HopByHopID, req.Header.EndToEndID, req.Dictionary())
-	if sid, err := req.FindAVP(avp.SessionID, 0); err == nil && sid != nil {
-		ans.AddAVP(godiam.NewAVP(avp.SessionID, avp.Mbit, 0, sid.Data))
+	return flags
+}
+
+// NewAnswerMessage returns an answer without AVPs to the request with header
+// h: same command code, Application-Id, Hop-by-Hop and End-to-End ids
+// (RFC 6733 6.2), flags from AnswerFlags, dictionary d.
+func NewAnswerMessage(h *godiam.Header, protocolError bool, d *dict.Parser) *godiam.Message {
+	return godiam.NewMessage(h.CommandCode, AnswerFlags(h.CommandFlags, protocolError), h.ApplicationID,
+		h.HopByHopID, h.EndToEndID, d)
+}
+
+// AnswerSessionID returns the Session-Id AVP for the answer to req (RFC 6733
+// 6.2, 8.8: the answer carries the request's Session-Id), or nil when req has
+// none.
+func AnswerSessionID(req *godiam.Message) *godiam.AVP {
+	for _, a := range req.AVP {
+		if a != nil && a.Code == avp.SessionID && a.VendorID == 0 && a.Data != nil {
+			return godiam.NewAVP(avp.SessionID, avp.Mbit, 0, a.Data)
+		}
+	}
+	return nil
+}
+
+// OriginHostAVP is id's Origin-Host AVP (RFC 6733 6.3).
+func (id *Identity) OriginHostAVP() *godiam.AVP {
+	return godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost))
+}
+
+// OriginRealmAVP is id's Origin-Realm AVP (RFC 6733 6.4).
+func (id *Identity) OriginRealmAVP() *godiam.AVP {
+	return godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm))
+}
+
+// answerFor builds an answer to req with the fields every base answer
+// carries (RFC 6733 6.2): the header from NewAnswerMessage, Session-Id first
+// when the request had one, Result-Code, our Origin-Host/Realm. The caller
+// copies Proxy-Info last (CopyProxyInfo).
+func answerFor(req *godiam.Message, code uint32, id *Identity) *godiam.Message {
+	ans := NewAnswerMessage(req.Header, IsProtocolErrorCode(code), req.Dictionary())
+	if sid := AnswerSessionID(req); sid != nil {
+		ans.AddAVP(sid)
 	}
 	ans.AddAVP(godiam.NewAVP(avp.ResultCode, avp.Mbit, 0, datatype.Unsigned32(code)))
-	ans.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost)))
-	ans.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm)))
+	ans.AddAVP(id.OriginHostAVP())
+	ans.AddAVP(id.OriginRealmAVP())
 	return ans
 }
 
-// copyProxyInfo appends the request's Proxy-Info AVPs to the answer
+// CopyProxyInfo appends the request's Proxy-Info AVPs to the answer
 // (RFC 6733 6.2: "the Proxy-Info AVPs ... MUST be copied ... in the same order").
-func copyProxyInfo(req, ans *godiam.Message) {
+func CopyProxyInfo(req, ans *godiam.Message) {
 	for _, a := range req.AVP {
 		if a != nil && a.Code == avp.ProxyInfo && a.VendorID == 0 {
 			ans.AddAVP(a)
@@ -84,21 +120,17 @@ func copyProxyInfo(req, ans *godiam.Message) {
 func errorAnswer(req *godiam.Message, pe *ProtocolError, id *Identity) *godiam.Message {
 	ans := answerFor(req, pe.Code, id)
 	addErrorDetail(ans, pe, id)
-	copyProxyInfo(req, ans)
+	CopyProxyInfo(req, ans)
 	return ans
 }
 
 // errorAnswerFromHeader answers a request whose body could not be decoded:
 // only its header is known, so there is no Session-Id to echo.
 func errorAnswerFromHeader(h *godiam.Header, d *dict.Parser, pe *ProtocolError, id *Identity) *godiam.Message {
-	flags := h.CommandFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
-	if IsProtocolErrorCode(pe.Code) {
-		flags |= godiam.ErrorFlag
-	}
-	ans := godiam.NewMessage(h.CommandCode, flags, h.ApplicationID, h.HopByHopID, h.EndToEndID, d)
+	ans := NewAnswerMessage(h, IsProtocolErrorCode(pe.Code), d)
 	ans.AddAVP(godiam.NewAVP(avp.ResultCode, avp.Mbit, 0, datatype.Unsigned32(pe.Code)))
-	ans.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost)))
-	ans.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm)))
+	ans.AddAVP(id.OriginHostAVP())
+	ans.AddAVP(id.OriginRealmAVP())
 	addErrorDetail(ans, pe, id)
 	return ans
 }

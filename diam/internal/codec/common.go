@@ -375,24 +375,22 @@ func NewAnswer(b *Builder, cmd Command, req *godiam.Message, id *diam.Identity, 
 		b.Fail(errors.New("answering: no Origin-Host/Origin-Realm in our identity"))
 		return
 	}
-	for _, a := range req.AVP {
-		if a != nil && a.Code == SessionID.Code && a.VendorID == 0 && a.Data != nil {
-			b.Add(godiam.NewAVP(SessionID.Code, SessionID.Flags, 0, a.Data))
-			break
-		}
+	if sid := diam.AnswerSessionID(req); sid != nil {
+		b.Add(sid)
 	}
 	if authApp != 0 {
 		b.Add(AuthApplicationID.U32(authApp))
 	}
 	b.Add(AuthSessionState.Enum(NoStateMaintained))
-	b.Add(OriginHost.Ident(id.OriginHost))
-	b.Add(OriginRealm.Ident(id.OriginRealm))
+	b.Add(id.OriginHostAVP())
+	b.Add(id.OriginRealmAVP())
 }
 
-// FinishAnswer builds the answer message to req from b: same command code,
-// application, Hop-by-Hop and End-to-End ids, the P bit kept and R, T, E
-// cleared (E set again for a 3xxx Result-Code, RFC 6733 7.2), the request's
-// Proxy-Info AVPs copied last in order (6.2). It uses req's dictionary.
+// FinishAnswer builds the answer message to req from b: the header of
+// diam.NewAnswerMessage (same command code, application, Hop-by-Hop and
+// End-to-End ids, the P bit kept and R, T, E cleared, E set again for a 3xxx
+// Result-Code, RFC 6733 7.2), the request's Proxy-Info AVPs copied last in
+// order (diam.CopyProxyInfo, 6.2). It uses req's dictionary.
 func FinishAnswer(b *Builder, req *godiam.Message, res core.Result) (*godiam.Message, error) {
 	if b.Err != nil {
 		return nil, b.Err
@@ -400,21 +398,12 @@ func FinishAnswer(b *Builder, req *godiam.Message, res core.Result) (*godiam.Mes
 	if err := checkResult(res); err != nil {
 		return nil, err
 	}
-	h := req.Header
-	flags := h.CommandFlags &^ (godiam.RequestFlag | godiam.RetransmittedFlag | godiam.ErrorFlag)
-	if !res.IsExperimental() && diam.IsProtocolErrorCode(res.Code) {
-		flags |= godiam.ErrorFlag
-	}
-	ans := godiam.NewMessage(h.CommandCode, flags, h.ApplicationID, h.HopByHopID, h.EndToEndID, req.Dictionary())
+	ans := diam.NewAnswerMessage(req.Header, !res.IsExperimental() && diam.IsProtocolErrorCode(res.Code), req.Dictionary())
 	ans.AVP = make([]*godiam.AVP, 0, len(b.AVPs)+2)
 	for _, a := range b.AVPs {
 		ans.AddAVP(a)
 	}
-	for _, a := range req.AVP {
-		if a != nil && a.Code == ProxyInfo.Code && a.VendorID == 0 {
-			ans.AddAVP(a)
-		}
-	}
+	diam.CopyProxyInfo(req, ans)
 	return ans, nil
 }
 

@@ -1,7 +1,6 @@
 package s6m
 
 import (
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
@@ -30,42 +29,10 @@ func fuzzS6m(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc)
 		return
 	}
 	if m.Header.CommandFlags&godiam.RequestFlag != 0 {
-		r, pe := DecodeSIR(m)
-		if pe != nil {
-			ct.FuzzPE(t, pe)
-			return
-		}
-		out, err := r.Message(d)
-		if err != nil {
-			t.Fatalf("decoded SIR does not encode: %v\n%+v", err, r)
-		}
-		again := ct.Wire(t, out, d)
-		ct.Valid(t, again, d)
-		r2, pe := DecodeSIR(again)
-		same(t, r, r2, pe)
+		ct.FuzzRequest(t, m, d, DecodeSIR, (*SIR).Message, nil)
 		return
 	}
-	a, pe := DecodeSIA(m)
-	if pe != nil {
-		ct.FuzzPE(t, pe)
-		return
-	}
-	out, err := a.Answer(ct.RequestFor(m, d), ct.ID)
-	if err != nil {
-		t.Fatalf("decoded SIA does not encode: %v\n%+v", err, a)
-	}
-	a2, pe := DecodeSIA(ct.Wire(t, out, d))
-	same(t, a, a2, pe)
-}
-
-func same(t *testing.T, first, second any, pe *diam.ProtocolError) {
-	t.Helper()
-	if pe != nil {
-		t.Fatalf("re-encoded message refused: %v\nfirst %+v", pe, first)
-	}
-	if !reflect.DeepEqual(first, second) {
-		t.Fatalf("decode -> encode -> decode changed the message:\nfirst  %+v\nsecond %+v", first, second)
-	}
+	ct.FuzzAnswer(t, m, d, DecodeSIA, (*SIA).Answer, nil)
 }
 
 func s6mSeeds(t *testing.T) map[string][]byte {

@@ -1,7 +1,6 @@
 package t4
 
 import (
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
@@ -32,67 +31,13 @@ func fuzzT4(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc) 
 	isReq := m.Header.CommandFlags&godiam.RequestFlag != 0
 	switch {
 	case m.Header.CommandCode == CmdDeviceTrigger && isReq:
-		r, pe := DecodeDTR(m)
-		if pe != nil {
-			ct.FuzzPE(t, pe)
-			return
-		}
-		out, err := r.Message(d)
-		if err != nil {
-			t.Fatalf("decoded DTR does not encode: %v\n%+v", err, r)
-		}
-		again := ct.Wire(t, out, d)
-		ct.Valid(t, again, d)
-		r2, pe := DecodeDTR(again)
-		same(t, r, r2, pe)
+		ct.FuzzRequest(t, m, d, DecodeDTR, (*DTR).Message, nil)
 	case m.Header.CommandCode == CmdDeliveryReport && isReq:
-		r, pe := DecodeDRR(m)
-		if pe != nil {
-			ct.FuzzPE(t, pe)
-			return
-		}
-		out, err := r.Message(d)
-		if err != nil {
-			t.Fatalf("decoded DRR does not encode: %v\n%+v", err, r)
-		}
-		again := ct.Wire(t, out, d)
-		ct.Valid(t, again, d)
-		r2, pe := DecodeDRR(again)
-		same(t, r, r2, pe)
+		ct.FuzzRequest(t, m, d, DecodeDRR, (*DRR).Message, nil)
 	case m.Header.CommandCode == CmdDeviceTrigger:
-		a, pe := DecodeDTA(m)
-		if pe != nil {
-			ct.FuzzPE(t, pe)
-			return
-		}
-		out, err := a.Answer(ct.RequestFor(m, d), ct.ID)
-		if err != nil {
-			t.Fatalf("decoded DTA does not encode: %v\n%+v", err, a)
-		}
-		a2, pe := DecodeDTA(ct.Wire(t, out, d))
-		same(t, a, a2, pe)
+		ct.FuzzAnswer(t, m, d, DecodeDTA, (*DTA).Answer, nil)
 	case m.Header.CommandCode == CmdDeliveryReport:
-		a, pe := DecodeDRA(m)
-		if pe != nil {
-			ct.FuzzPE(t, pe)
-			return
-		}
-		out, err := a.Answer(ct.RequestFor(m, d), ct.ID)
-		if err != nil {
-			t.Fatalf("decoded DRA does not encode: %v\n%+v", err, a)
-		}
-		a2, pe := DecodeDRA(ct.Wire(t, out, d))
-		same(t, a, a2, pe)
-	}
-}
-
-func same(t *testing.T, first, second any, pe *diam.ProtocolError) {
-	t.Helper()
-	if pe != nil {
-		t.Fatalf("re-encoded message refused: %v\nfirst %+v", pe, first)
-	}
-	if !reflect.DeepEqual(first, second) {
-		t.Fatalf("decode -> encode -> decode changed the message:\nfirst  %+v\nsecond %+v", first, second)
+		ct.FuzzAnswer(t, m, d, DecodeDRA, (*DRA).Answer, nil)
 	}
 }
 

@@ -2,7 +2,6 @@ package tsp
 
 import (
 	"bytes"
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
@@ -35,63 +34,23 @@ func fuzzTsp(t *testing.T, frame []byte, d *dict.Parser, types diam.AVPTypeFunc)
 	isReq := m.Header.CommandFlags&godiam.RequestFlag != 0
 	switch {
 	case m.Header.CommandCode == CmdDeviceAction && isReq:
-		r, pe := DecodeDAR(m)
-		if fuzzRefused(t, m, pe, d) {
-			return
-		}
-		out, err := r.Message(d)
-		if err != nil {
-			t.Fatalf("decoded DAR does not encode: %v\n%+v", err, r)
-		}
-		again := fuzzResend(t, out, d, true)
-		r2, pe := DecodeDAR(again)
-		fuzzSame(t, r, r2, pe)
+		fuzzErrorAnswer(t, m, codectest.FuzzRequest(t, m, d, DecodeDAR, (*DAR).Message, CheckEgress), d)
 	case m.Header.CommandCode == CmdDeviceNotification && isReq:
-		r, pe := DecodeDNR(m)
-		if fuzzRefused(t, m, pe, d) {
-			return
-		}
-		out, err := r.Message(d)
-		if err != nil {
-			t.Fatalf("decoded DNR does not encode: %v\n%+v", err, r)
-		}
-		again := fuzzResend(t, out, d, true)
-		r2, pe := DecodeDNR(again)
-		fuzzSame(t, r, r2, pe)
+		fuzzErrorAnswer(t, m, codectest.FuzzRequest(t, m, d, DecodeDNR, (*DNR).Message, CheckEgress), d)
 	case m.Header.CommandCode == CmdDeviceAction:
-		a, pe := DecodeDAA(m)
-		if pe != nil {
-			codectest.FuzzPE(t, pe)
-			return
-		}
-		out, err := a.Answer(codectest.RequestFor(m, d), testID)
-		if err != nil {
-			t.Fatalf("decoded DAA does not encode: %v\n%+v", err, a)
-		}
-		a2, pe := DecodeDAA(fuzzResend(t, out, d, false))
-		fuzzSame(t, a, a2, pe)
+		codectest.FuzzAnswer(t, m, d, DecodeDAA, (*DAA).Answer, CheckEgress)
 	case m.Header.CommandCode == CmdDeviceNotification:
-		a, pe := DecodeDNA(m)
-		if pe != nil {
-			codectest.FuzzPE(t, pe)
-			return
-		}
-		out, err := a.Answer(codectest.RequestFor(m, d), testID)
-		if err != nil {
-			t.Fatalf("decoded DNA does not encode: %v\n%+v", err, a)
-		}
-		a2, pe := DecodeDNA(fuzzResend(t, out, d, false))
-		fuzzSame(t, a, a2, pe)
+		codectest.FuzzAnswer(t, m, d, DecodeDNA, (*DNA).Answer, CheckEgress)
 	}
 }
 
-// fuzzRefused checks a request's refusal and the error answer built from it.
-func fuzzRefused(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *dict.Parser) bool {
+// fuzzErrorAnswer checks the error answer to req built from its refusal pe
+// (nil: req was accepted, nothing to check).
+func fuzzErrorAnswer(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *dict.Parser) {
 	t.Helper()
 	if pe == nil {
-		return false
+		return
 	}
-	codectest.FuzzPE(t, pe)
 	ans, err := ErrorAnswer(req, pe, testID)
 	if err != nil {
 		t.Fatalf("no error answer for %v: %v", pe, err)
@@ -100,30 +59,6 @@ func fuzzRefused(t *testing.T, req *godiam.Message, pe *diam.ProtocolError, d *d
 		t.Fatalf("error answer for %v refused on egress: %v", pe, err)
 	}
 	wire(t, ans, d)
-	return true
-}
-
-// fuzzResend checks what we would send and reads it back.
-func fuzzResend(t *testing.T, m *godiam.Message, d *dict.Parser, request bool) *godiam.Message {
-	t.Helper()
-	if err := CheckEgress(m, d); err != nil {
-		t.Fatalf("our own message is refused on egress: %v", err)
-	}
-	got := wire(t, m, d)
-	if request {
-		valid(t, got, d)
-	}
-	return got
-}
-
-func fuzzSame(t *testing.T, first, second any, pe *diam.ProtocolError) {
-	t.Helper()
-	if pe != nil {
-		t.Fatalf("re-encoded message refused: %v\nfirst %+v", pe, first)
-	}
-	if !reflect.DeepEqual(first, second) {
-		t.Fatalf("decode -> encode -> decode changed the message:\nfirst  %+v\nsecond %+v", first, second)
-	}
 }
 
 // tspSeeds are the seed corpus: every message kind, good and refused.

@@ -3,6 +3,7 @@ package security
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
 	"os"
@@ -147,4 +148,11 @@ func TestServerTLSReloadRevokes(t *testing.T) {
 	if err == nil {
 		t.Fatal("a certificate revoked before the reload was accepted after it")
 	}
+	// The dial can fail for any reason; check the refusal is the revocation,
+	// by the material the listener now hands every handshake.
+	cfg, err := s.Config().GetConfigForClient(&tls.ClientHelloInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRule(t, cfg.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{leaf.Cert}}), RuleRevoked)
 }

@@ -180,8 +180,8 @@ func newCEA(cer *godiam.Message, code uint32, reason string, id *Identity, app *
 // newCER builds the CER a dialling node sends (RFC 6733 5.3.1).
 func newCER(id *Identity, app *Application, local net.Addr) *godiam.Message {
 	cer := godiam.NewRequest(CmdCapabilitiesExchange, 0, app.Dict)
-	cer.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginHost)))
-	cer.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(id.OriginRealm)))
+	cer.AddAVP(id.OriginHostAVP())
+	cer.AddAVP(id.OriginRealmAVP())
 	capabilitiesAVPs(cer, id, app, local)
 	return cer
 }

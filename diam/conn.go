@@ -659,8 +659,8 @@ func (c *Conn) Disconnect(ctx context.Context, cause uint32) error {
 	}
 	c.state.Store(int32(stateClosing))
 	dpr := godiam.NewRequest(CmdDisconnectPeer, 0, c.cfg.App.Dict)
-	dpr.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginHost)))
-	dpr.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginRealm)))
+	dpr.AddAVP(c.cfg.Identity.OriginHostAVP())
+	dpr.AddAVP(c.cfg.Identity.OriginRealmAVP())
 	dpr.AddAVP(godiam.NewAVP(avp.DisconnectCause, avp.Mbit, 0, datatype.Enumerated(int32(cause))))
 	dctx, cancel := context.WithTimeout(ctx, DefaultDPRTimeout)
 	_, err := c.Request(dctx, dpr)

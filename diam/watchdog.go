@@ -96,11 +96,19 @@ func (c *Conn) watchdog() {
 	}
 }
 
-func (c *Conn) sendDWR(tw time.Duration) {
+// newDWR builds a DWR (RFC 6733 5.5.1): our Origin-Host, Origin-Realm and
+// Origin-State-Id.
+func (c *Conn) newDWR() *godiam.Message {
+	id := &c.cfg.Identity
 	dwr := godiam.NewRequest(CmdDeviceWatchdog, 0, c.cfg.App.Dict)
-	dwr.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginHost)))
-	dwr.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginRealm)))
-	dwr.AddAVP(godiam.NewAVP(avp.OriginStateID, avp.Mbit, 0, datatype.Unsigned32(c.cfg.Identity.OriginStateID)))
+	dwr.AddAVP(id.OriginHostAVP())
+	dwr.AddAVP(id.OriginRealmAVP())
+	dwr.AddAVP(godiam.NewAVP(avp.OriginStateID, avp.Mbit, 0, datatype.Unsigned32(id.OriginStateID)))
+	return dwr
+}
+
+func (c *Conn) sendDWR(tw time.Duration) {
+	dwr := c.newDWR()
 	ctx, cancel := context.WithTimeout(context.Background(), tw)
 	defer cancel()
 	if _, err := c.Request(ctx, dwr); err != nil {
@@ -111,9 +119,5 @@ func (c *Conn) sendDWR(tw time.Duration) {
 // Watchdog sends one DWR now and waits for the DWA (used by the SCS tool to
 // show a DWR/DWA exchange, and by tests).
 func (c *Conn) Watchdog(ctx context.Context) (*godiam.Message, error) {
-	dwr := godiam.NewRequest(CmdDeviceWatchdog, 0, c.cfg.App.Dict)
-	dwr.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginHost)))
-	dwr.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity(c.cfg.Identity.OriginRealm)))
-	dwr.AddAVP(godiam.NewAVP(avp.OriginStateID, avp.Mbit, 0, datatype.Unsigned32(c.cfg.Identity.OriginStateID)))
-	return c.Request(ctx, dwr)
+	return c.Request(ctx, c.newDWR())
 }

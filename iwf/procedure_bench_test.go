@@ -37,6 +37,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -98,6 +99,9 @@ type procOptions struct {
 	outbox bool // run the gateway's outbox (Gateway.Run): DNRs go to the SCS
 	// hssCache is the SCS's policy hss_cache ttl; 0 sends a SIR per DAR.
 	hssCache time.Duration
+	// store, when set, replaces the MemoryStore (it must also be a
+	// policy.QuotaStore).
+	store Store
 }
 
 // procRig is a Gateway with its peers.
@@ -314,9 +318,12 @@ func procPolicy(tb testing.TB, hssCache time.Duration) *policy.Policy {
 func newProcRig(tb testing.TB, o procOptions) *procRig {
 	tb.Helper()
 	r := &procRig{}
-	if o.bolt {
+	switch {
+	case o.store != nil:
+		r.store = o.store
+	case o.bolt:
 		r.store = openBolt(tb, filepath.Join(tb.TempDir(), "triggers.db"))
-	} else {
+	default:
 		s := NewMemoryStore()
 		tb.Cleanup(func() { _ = s.Close() })
 		r.store = s
@@ -927,4 +934,80 @@ func TestTransactionLogMasksIdentities(t *testing.T) {
 	if f["scs"] != procSCS.OriginHost {
 		t.Fatalf("log line has scs %q, want %q", f["scs"], procSCS.OriginHost)
 	}
+}
+
+// getFailStore is a MemoryStore whose Get fails for one Reference-Number.
+type getFailStore struct {
+	*MemoryStore
+	failRef uint32
+}
+
+func (s *getFailStore) Get(ctx context.Context, scs string, ref uint32) (*Trigger, error) {
+	if ref == s.failRef {
+		return nil, errors.New("disk on fire")
+	}
+	return s.MemoryStore.Get(ctx, scs, ref)
+}
+
+// TestReplaceNewReference: a replacement's new Reference-Number that an
+// open trigger holds is a replace failure naming it; one whose state cannot
+// be read is a temporary error naming it, and neither the HSS nor the
+// SMS-SC is asked (the store read error used to be ignored).
+func TestReplaceNewReference(t *testing.T) {
+	const failRef = 1000
+	mem := NewMemoryStore()
+	t.Cleanup(func() { _ = mem.Close() })
+	r := newProcRig(t, procOptions{store: &getFailStore{MemoryStore: mem, failRef: failRef}})
+	ctx := context.Background()
+	dar := r.mustDAR(t)
+	var open []uint32
+	for range 2 {
+		ref, ans, err := r.trigger(ctx, dar)
+		if err == nil {
+			err = checkDAA(ans, r.g.TspDict(), ref)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, ref)
+	}
+	for _, tc := range []struct {
+		newRef     uint32
+		wantStatus tsp.RequestStatus
+		wantReason string
+	}{
+		{open[1], tsp.StatusReplaceFail, fmt.Sprintf("Reference-Number %d is already used", open[1])},
+		{failRef, tsp.StatusTemporaryError, fmt.Sprintf("state of Reference-Number %d could not be read", failRef)},
+	} {
+		sirs, dtrs := r.hss.sirs.Load(), r.smsc.dtrs.Load()
+		req := tsp.DAR{
+			Routing: core.Routing{OriginHost: procSCS.OriginHost, OriginRealm: procSCSRealm,
+				DestinationHost: procIWF.OriginHost, DestinationRealm: procIWF.OriginRealm},
+			DeviceAction: tsp.DeviceAction{
+				ExternalIdentifier: procUE, SCSIdentity: procSCSIdentity,
+				ReferenceNumber: tc.newRef, OldReferenceNumber: new(open[0]),
+				ActionType:  tsp.DeviceTriggerReplace,
+				TriggerData: &tsp.TriggerData{Payload: procPayload},
+			},
+		}
+		m, err := req.Message(r.g.TspDict())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ans, err := r.g.ServeDiameter(ctx, r.tsp, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		daa, pe := tsp.DecodeDAA(ans)
+		if pe != nil {
+			t.Fatal(pe)
+		}
+		if st := daa.DeviceNotification.RequestStatus; st == nil || *st != tc.wantStatus || !strings.Contains(daa.ErrorMessage, tc.wantReason) {
+			t.Errorf("replace with new reference %d: Request-Status %v %q, want %s %q", tc.newRef, st, daa.ErrorMessage, tc.wantStatus, tc.wantReason)
+		}
+		if r.hss.sirs.Load() != sirs || r.smsc.dtrs.Load() != dtrs {
+			t.Errorf("replace with new reference %d: the HSS or SMS-SC was asked", tc.newRef)
+		}
+	}
+	r.checkOpen(t, 2)
 }

@@ -48,8 +48,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 	if errors.Is(err, ErrNotFound) {
 		return fail, fmt.Sprintf("Old-Reference-Number %d names no open trigger of this SCS", oldRef)
 	} else if err != nil {
-		g.log.Error("store read failed", zap.Error(err))
-		return tsp.StatusTemporaryError, "temporary error: trigger state unavailable"
+		g.log.Error("store read failed", zap.Error(err), zap.String("scs", dar.OriginHost), zap.Uint32("reference", oldRef))
+		return tsp.StatusTemporaryError, fmt.Sprintf("temporary error: the state of Old-Reference-Number %d could not be read", oldRef)
 	}
 	if old.State != TriggerAccepted {
 		// The SMS-SC already reported on it: nothing is pending any more.
@@ -80,8 +80,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 	// has hss_cache) and is recorded before the SMS-SC is asked.
 	unlockNew := g.refs.lock(refKey(dar.OriginHost, da.ReferenceNumber))
 	defer unlockNew()
-	if _, err := g.store.Get(ctx, dar.OriginHost, da.ReferenceNumber); err == nil {
-		return fail, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
+	if status, reason := g.checkRefFree(ctx, dar.OriginHost, da.ReferenceNumber, fail); status != tsp.StatusSuccess {
+		return status, reason
 	}
 	sia, status, reason := g.resolve(ctx, scs, da)
 	if status != tsp.StatusSuccess {
@@ -89,9 +89,8 @@ func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DA
 	}
 	validity := g.validity(da)
 	rec := g.newRecord(scs, dar, sia.IMSI(), validity)
-	if err := g.store.Create(ctx, rec); err != nil {
-		g.log.Error("store write failed: replace refused", zap.Error(err))
-		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"
+	if status, reason := g.record(ctx, rec, fail); status != tsp.StatusSuccess {
+		return status, reason
 	}
 	dtr := g.newDTR(scs, da, sia, rec.IMSI, validity, action, &oldRef)
 	if status, reason := g.submitRecorded(ctx, rec, dtr, tx); status != tsp.StatusSuccess {

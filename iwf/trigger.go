@@ -83,11 +83,8 @@ func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *t
 	}
 	unlock := g.refs.lock(refKey(dar.OriginHost, da.ReferenceNumber))
 	defer unlock()
-	if _, err := g.store.Get(ctx, dar.OriginHost, da.ReferenceNumber); err == nil {
-		return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
-	} else if !errors.Is(err, ErrNotFound) {
-		g.log.Error("store read failed", zap.Error(err))
-		return tsp.StatusTemporaryError, "temporary error: trigger state unavailable"
+	if status, reason := g.checkRefFree(ctx, dar.OriginHost, da.ReferenceNumber, tsp.StatusPermanentError); status != tsp.StatusSuccess {
+		return status, reason
 	}
 
 	// Step 6: the HSS maps the identity to the IMSI, authorizes this SCS
@@ -109,12 +106,8 @@ func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *t
 	// accepted.
 	validity := g.validity(da)
 	rec := g.newRecord(scs, dar, imsi, validity)
-	if err := g.store.Create(ctx, rec); err != nil {
-		if errors.Is(err, ErrDuplicate) {
-			return tsp.StatusPermanentError, fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", da.ReferenceNumber)
-		}
-		g.log.Error("store write failed: trigger refused", zap.Error(err))
-		return tsp.StatusTemporaryError, "temporary error: trigger state could not be stored"
+	if status, reason := g.record(ctx, rec, tsp.StatusPermanentError); status != tsp.StatusSuccess {
+		return status, reason
 	}
 
 	// Step 8: submit to the SMS-SC.
@@ -124,6 +117,43 @@ func (g *Gateway) trigger(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *t
 	}
 	g.Stats.Accepted.Add(1)
 	return tsp.StatusSuccess, ""
+}
+
+// refInUse is the Error-Message for a Reference-Number an open trigger of
+// the SCS already holds.
+func refInUse(ref uint32) string {
+	return fmt.Sprintf("Reference-Number %d is already used by an open trigger of this SCS", ref)
+}
+
+// checkRefFree says whether ref names no open trigger of the SCS (before
+// the HSS is asked: a taken reference costs no SIR). inUse is the status
+// when it is taken: PERMANENT_ERROR for a trigger, the replace failure for a
+// replacement's new reference. The caller holds the reference's lock.
+func (g *Gateway) checkRefFree(ctx context.Context, scs string, ref uint32, inUse tsp.RequestStatus) (tsp.RequestStatus, string) {
+	_, err := g.store.Get(ctx, scs, ref)
+	switch {
+	case err == nil:
+		return inUse, refInUse(ref)
+	case errors.Is(err, ErrNotFound):
+		return tsp.StatusSuccess, ""
+	}
+	g.log.Error("store read failed", zap.Error(err), zap.String("scs", scs), zap.Uint32("reference", ref))
+	return tsp.StatusTemporaryError, fmt.Sprintf("temporary error: the state of Reference-Number %d could not be read", ref)
+}
+
+// record is step 7: the trigger is written durably before anything says it
+// was accepted. A reference (or SM-RP-SMEA and reference) another open
+// trigger holds is answered with inUse, as in checkRefFree.
+func (g *Gateway) record(ctx context.Context, rec *Trigger, inUse tsp.RequestStatus) (tsp.RequestStatus, string) {
+	err := g.store.Create(ctx, rec)
+	switch {
+	case err == nil:
+		return tsp.StatusSuccess, ""
+	case errors.Is(err, ErrDuplicate):
+		return inUse, refInUse(rec.Reference)
+	}
+	g.log.Error("store write failed: trigger refused", zap.Error(err), zap.String("scs", rec.SCS), zap.Uint32("reference", rec.Reference))
+	return tsp.StatusTemporaryError, fmt.Sprintf("temporary error: trigger %d could not be stored", rec.Reference)
 }
 
 // newRecord is the stored form of a trigger about to be submitted. SCS is

@@ -1,7 +1,6 @@
 package s6m
 
 import (
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
@@ -87,13 +86,7 @@ func TestS6mSIRRoundTrip(t *testing.T) {
 			if a, _ := m.FindAVP(avp.AuthApplicationID, 0); a != nil {
 				t.Fatal("SIR carries Auth-Application-Id, which its ABNF does not have")
 			}
-			got, pe := DecodeSIR(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			ct.DecodesTo(t, DecodeSIR, m, in)
 		})
 	}
 }
@@ -149,11 +142,7 @@ func TestS6mDecodeSIRErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := sirMessage(t, goodSIR(), d)
 			c.edit(m)
-			got, pe := DecodeSIR(ct.Reread(t, m, d))
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			ct.CheckPE(t, pe, c.code, c.failed, c.reason)
+			ct.Refused(t, DecodeSIR, ct.Reread(t, m, d), c.code, c.failed, c.reason)
 		})
 	}
 	m := sirMessage(t, goodSIR(), d)
@@ -195,13 +184,7 @@ func TestS6mSIARoundTrip(t *testing.T) {
 				m.Header.CommandFlags&godiam.RequestFlag != 0 {
 				t.Fatalf("header %+v", m.Header)
 			}
-			got, pe := DecodeSIA(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			ct.DecodesTo(t, DecodeSIA, m, in)
 		})
 	}
 	// The accessors iwf uses.
@@ -258,11 +241,7 @@ func TestS6mDecodeSIAErrors(t *testing.T) {
 			}
 			m = ct.Wire(t, m, d)
 			c.edit(m)
-			got, pe := DecodeSIA(ct.Reread(t, m, d))
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			ct.CheckPE(t, pe, c.code, c.failed, c.reason)
+			ct.Refused(t, DecodeSIA, ct.Reread(t, m, d), c.code, c.failed, c.reason)
 		})
 	}
 	// IP-SM-GW members in an Additional-Serving-Node are not its ABNF's:

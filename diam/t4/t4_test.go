@@ -95,13 +95,7 @@ func TestT4DTRRoundTrip(t *testing.T) {
 			if h.CommandFlags != godiam.RequestFlag|godiam.ProxiableFlag || h.ApplicationID != AppID || h.CommandCode != CmdDeviceTrigger {
 				t.Fatalf("header %+v", h)
 			}
-			got, pe := DecodeDTR(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			ct.DecodesTo(t, DecodeDTR, m, in)
 		})
 	}
 	// SM-RP-SMEA on the wire: address-length, type-of-address, TBCD.
@@ -200,11 +194,7 @@ func TestT4DecodeDTRErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := dtrMessage(t, goodDTR(), d)
 			c.edit(m)
-			got, pe := DecodeDTR(ct.Reread(t, m, d))
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			ct.CheckPE(t, pe, c.code, c.failed, c.reason)
+			ct.Refused(t, DecodeDTR, ct.Reread(t, m, d), c.code, c.failed, c.reason)
 		})
 	}
 }
@@ -225,13 +215,7 @@ func TestT4DTARoundTrip(t *testing.T) {
 			}
 			m = ct.Wire(t, m, d)
 			ct.Valid(t, m, d)
-			got, pe := DecodeDTA(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			ct.DecodesTo(t, DecodeDTA, m, in)
 		})
 	}
 	if _, err := (&DTA{Result: core.ResultCode(2001), MTCErrorDiagnostic: new(MTCErrorDiagnostic(4))}).Answer(req, ct.ID); err == nil {
@@ -255,13 +239,7 @@ func TestT4DRRRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := drrMessage(t, in, d)
 			ct.Valid(t, m, d)
-			got, pe := DecodeDRR(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			ct.DecodesTo(t, DecodeDRR, m, in)
 			for _, dra := range []*DRA{{Result: core.ResultCode(2001)}, {Result: core.ResultCode(diam.ResultUnableToComply)}} {
 				am, err := dra.Answer(m, ct.ID)
 				if err != nil {
@@ -272,10 +250,7 @@ func TestT4DRRRoundTrip(t *testing.T) {
 				if am.Header.HopByHopID != m.Header.HopByHopID || am.Header.EndToEndID != m.Header.EndToEndID {
 					t.Fatal("ids not copied")
 				}
-				got, pe := DecodeDRA(am)
-				if pe != nil || !reflect.DeepEqual(got, dra) {
-					t.Fatalf("DRA round trip: %+v %v", got, pe)
-				}
+				ct.DecodesTo(t, DecodeDRA, am, dra)
 			}
 		})
 	}
@@ -306,11 +281,7 @@ func TestT4DecodeDRRErrors(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := drrMessage(t, goodDRR(), d)
 			c.edit(m)
-			got, pe := DecodeDRR(ct.Reread(t, m, d))
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			ct.CheckPE(t, pe, c.code, c.failed, c.reason)
+			ct.Refused(t, DecodeDRR, ct.Reread(t, m, d), c.code, c.failed, c.reason)
 		})
 	}
 	m := drrMessage(t, goodDRR(), d)

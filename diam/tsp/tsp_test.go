@@ -10,6 +10,7 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
 	"github.com/mtciwf/mtciwf/diam"
 	"github.com/mtciwf/mtciwf/diam/core"
+	"github.com/mtciwf/mtciwf/diam/internal/codectest"
 	"github.com/mtciwf/mtciwf/dictionaries"
 )
 
@@ -45,13 +46,7 @@ func TestTspDARRoundTrip(t *testing.T) {
 			if m.AVP[0].Code != avp.SessionID {
 				t.Fatalf("first AVP is %d, not Session-Id", m.AVP[0].Code)
 			}
-			got, pe := DecodeDAR(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			codectest.DecodesTo(t, DecodeDAR, m, in)
 		})
 	}
 }
@@ -167,11 +162,7 @@ func TestTspDecodeDARErrors(t *testing.T) {
 			m := darMessage(t, goodDAR(), d)
 			c.edit(m)
 			m = reread(t, m, d)
-			got, pe := DecodeDAR(m)
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			checkPE(t, pe, c.code, c.failed, c.reason)
+			codectest.Refused(t, DecodeDAR, m, c.code, c.failed, c.reason)
 		})
 	}
 }
@@ -296,13 +287,7 @@ func TestTspDAARoundTrip(t *testing.T) {
 			if in.DeviceNotification != nil {
 				valid(t, m, d)
 			}
-			got, pe := DecodeDAA(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			codectest.DecodesTo(t, DecodeDAA, m, in)
 		})
 	}
 }
@@ -380,11 +365,7 @@ func TestTspDecodeDAAErrors(t *testing.T) {
 			m = wire(t, m, d)
 			c.edit(m)
 			m = reread(t, m, d)
-			got, pe := DecodeDAA(m)
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			checkPE(t, pe, c.code, c.failed, c.reason)
+			codectest.Refused(t, DecodeDAA, m, c.code, c.failed, c.reason)
 		})
 	}
 	// An E-bit answer follows RFC 6733 7.2: no Auth-* needed.
@@ -426,13 +407,7 @@ func TestTspDNRRoundTrip(t *testing.T) {
 			}
 			m = wire(t, m, d)
 			valid(t, m, d)
-			got, pe := DecodeDNR(m)
-			if pe != nil {
-				t.Fatal(pe)
-			}
-			if !reflect.DeepEqual(got, in) {
-				t.Fatalf("round trip:\n got %+v\nwant %+v", got, in)
-			}
+			codectest.DecodesTo(t, DecodeDNR, m, in)
 
 			// ... and its DNA.
 			for _, dna := range []*DNA{
@@ -445,13 +420,7 @@ func TestTspDNRRoundTrip(t *testing.T) {
 				}
 				am = wire(t, am, d)
 				valid(t, am, d)
-				got, pe := DecodeDNA(am)
-				if pe != nil {
-					t.Fatal(pe)
-				}
-				if !reflect.DeepEqual(got, dna) {
-					t.Fatalf("DNA round trip: got %+v want %+v", got, dna)
-				}
+				codectest.DecodesTo(t, DecodeDNA, am, dna)
 			}
 		})
 	}
@@ -491,11 +460,7 @@ func TestTspDNRErrors(t *testing.T) {
 			}
 			m = wire(t, m, d)
 			c.edit(m)
-			got, pe := DecodeDNR(reread(t, m, d))
-			if got != nil {
-				t.Fatalf("decoded %+v", got)
-			}
-			checkPE(t, pe, c.code, c.failed, c.reason)
+			codectest.Refused(t, DecodeDNR, reread(t, m, d), c.code, c.failed, c.reason)
 		})
 	}
 }

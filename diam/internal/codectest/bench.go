@@ -2,7 +2,6 @@ package codectest
 
 import (
 	"bytes"
-	"reflect"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
@@ -46,13 +45,7 @@ func WantDecoded[T any](tb testing.TB, frame []byte, d *dict.Parser, decode Deco
 	if err != nil {
 		tb.Fatalf("read back: %v", err)
 	}
-	got, pe := decode(m)
-	if pe != nil {
-		tb.Fatalf("our own message is refused: %v", pe)
-	}
-	if !reflect.DeepEqual(got, want) {
-		tb.Fatalf("decoded\n %+v\nwant %+v", got, want)
-	}
+	DecodesTo(tb, decode, m, want)
 }
 
 // BenchEncode measures encode and Serialize, after checking once that the

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,6 +198,30 @@ func CheckPE(tb testing.TB, pe *diam.ProtocolError, code uint32, failed []uint32
 		if _, err := a.Serialize(); err != nil {
 			tb.Fatalf("Failed-AVP[%d] does not serialize: %v", i, err)
 		}
+	}
+}
+
+// Refused decodes m, a message a test broke, and checks the refusal with
+// CheckPE; decode must not return a struct with it.
+func Refused[T any](tb testing.TB, decode Decode[*T], m *godiam.Message, code uint32, failed []uint32, want string) {
+	tb.Helper()
+	got, pe := decode(m)
+	if got != nil {
+		tb.Fatalf("decoded %+v", got)
+	}
+	CheckPE(tb, pe, code, failed, want)
+}
+
+// DecodesTo fails tb unless decode accepts m and returns a struct equal to
+// want.
+func DecodesTo[T any](tb testing.TB, decode Decode[T], m *godiam.Message, want T) {
+	tb.Helper()
+	got, pe := decode(m)
+	if pe != nil {
+		tb.Fatalf("refused: %v", pe)
+	}
+	if !reflect.DeepEqual(got, want) {
+		tb.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
 	}
 }
 

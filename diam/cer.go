@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"slices"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
 	"github.com/fiorix/go-diameter/v4/diam/avp"
@@ -87,23 +88,13 @@ func readCapabilities(m *godiam.Message) capabilities {
 // offers reports whether the peer offered app or the relay application
 // (RFC 6733 5.3: a relay advertises 0xffffffff and carries every application).
 func (c capabilities) offers(app uint32) bool {
-	for _, a := range c.apps {
-		if a == app || a == AppRelay {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.apps, app) || c.offersRelay()
 }
 
 // offersRelay reports whether the peer advertised the relay application:
 // it is a relay agent (RFC 6733 2.4, 2.8).
 func (c capabilities) offersRelay() bool {
-	for _, a := range c.apps {
-		if a == AppRelay {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(c.apps, AppRelay)
 }
 
 // checkCER decides the answer to a CER received on an accepted connection.
@@ -121,7 +112,7 @@ func checkCER(cer *godiam.Message, app uint32, admit PeerAdmitter, cs *tls.Conne
 	// TLS (RFC 6733 6.10; go-diameter master accepts it the same way, #242).
 	for _, v := range caps.inbandSecurity {
 		if v > 1 {
-			return nil, 5017, fmt.Sprintf("Inband-Security-Id %d not supported: this node uses TLS at connect", v) // DIAMETER_NO_COMMON_SECURITY
+			return nil, ResultNoCommonSecurity, fmt.Sprintf("Inband-Security-Id %d not supported: this node uses TLS at connect (offer 0, NO_INBAND_SECURITY)", v)
 		}
 	}
 	if !caps.offers(app) {

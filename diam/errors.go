@@ -26,6 +26,7 @@ const (
 	ResultUnableToComply         = 5012
 	ResultInvalidAVPLength       = 5014
 	ResultInvalidMessageLength   = 5015
+	ResultNoCommonSecurity       = 5017
 )
 
 // ProtocolError is a fault found in a received message that the receiver

@@ -160,23 +160,27 @@ func newDirectory(subs []Subscriber) (*directory, error) {
 }
 
 func (d *directory) add(i int, s *Subscriber) error {
-	if !isDigits(s.IMSI, 6, 15) {
+	if core.CheckIMSI(s.IMSI) != nil {
 		return fmt.Errorf("imsi %q: want 6 to 15 digits", s.IMSI)
 	}
-	if s.MSISDN != "" && !isDigits(s.MSISDN, 1, 15) {
-		return fmt.Errorf("msisdn %q: want 1 to 15 E.164 digits", s.MSISDN)
+	if s.MSISDN != "" {
+		if err := core.CheckE164(s.MSISDN); err != nil {
+			return fmt.Errorf("msisdn %q: want 1 to 15 E.164 digits (%v)", s.MSISDN, err)
+		}
 	}
 	if len(s.ExternalIdentifiers) == 0 && s.MSISDN == "" {
 		return errors.New("needs at least one external identifier or an msisdn: a SIR could not find it")
 	}
 	for _, e := range s.ExternalIdentifiers {
-		if err := checkExternalID(e); err != nil {
+		// "<local-id>@<domain-id>" as the typed messages enforce it, so a
+		// file cannot hold an identity no SIR can carry.
+		if err := core.CheckExternalIdentifier(e); err != nil {
 			return err
 		}
 	}
 	for _, scs := range s.AllowedSCS {
-		if !isDigits(scs, 1, 15) {
-			return fmt.Errorf("allowed_scs %q: want E.164 digits (the SCS-Identity)", scs)
+		if err := core.CheckE164(scs); err != nil {
+			return fmt.Errorf("allowed_scs %q: want E.164 digits (the SCS-Identity): %v", scs, err)
 		}
 	}
 	if err := s.ServingNode.validate(); err != nil {
@@ -219,16 +223,20 @@ func (n ServingNode) validate() error {
 		if n.MME.Number == "" && n.MSCNumber == "" {
 			return errors.New("serving_node.mme: give number (MME-Number-for-MT-SMS) or an msc_number (SMS over SGs)")
 		}
-		if n.MME.Number != "" && !isDigits(n.MME.Number, 1, 15) {
-			return fmt.Errorf("serving_node.mme.number %q: want E.164 digits", n.MME.Number)
+		if n.MME.Number != "" {
+			if err := core.CheckE164(n.MME.Number); err != nil {
+				return fmt.Errorf("serving_node.mme.number %q: want E.164 digits: %v", n.MME.Number, err)
+			}
 		}
 	}
-	if n.MSCNumber != "" && !isDigits(n.MSCNumber, 1, 15) {
-		return fmt.Errorf("serving_node.msc_number %q: want E.164 digits", n.MSCNumber)
+	if n.MSCNumber != "" {
+		if err := core.CheckE164(n.MSCNumber); err != nil {
+			return fmt.Errorf("serving_node.msc_number %q: want E.164 digits: %v", n.MSCNumber, err)
+		}
 	}
 	if n.SGSNNumber != "" {
-		if !isDigits(n.SGSNNumber, 1, 15) {
-			return fmt.Errorf("serving_node.sgsn_number %q: want E.164 digits", n.SGSNNumber)
+		if err := core.CheckE164(n.SGSNNumber); err != nil {
+			return fmt.Errorf("serving_node.sgsn_number %q: want E.164 digits: %v", n.SGSNNumber, err)
 		}
 		if n.MME != nil || n.MSCNumber != "" {
 			return errors.New("serving_node: sgsn_number cannot be combined with mme or msc_number (one serving node; Additional-Serving-Node is not simulated)")
@@ -236,10 +244,6 @@ func (n ServingNode) validate() error {
 	}
 	return nil
 }
-
-// checkExternalID enforces "<local-id>@<domain-id>" as the typed messages
-// do (TS 23.682 4.6.2), so a file cannot hold an identity no SIR can carry.
-func checkExternalID(e string) error { return core.CheckExternalIdentifier(e) }
 
 // extKey compares external identifiers with the domain case-folded (it is a
 // domain name) and the local part as given.
@@ -249,18 +253,6 @@ func extKey(e string) string {
 		return e
 	}
 	return local + "@" + strings.ToLower(domain)
-}
-
-func isDigits(s string, minLen, maxLen int) bool {
-	if len(s) < minLen || len(s) > maxLen {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // byExternalID finds the subscriber holding external identifier e.

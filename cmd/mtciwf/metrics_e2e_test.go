@@ -18,9 +18,10 @@ import (
 	"github.com/mtciwf/mtciwf/diam/tsp"
 )
 
-// startSim runs a coresim on the given addresses (port 0: any) and returns
-// it with its HSS and SMS-SC addresses; Close is idempotent.
-func startSim(t *testing.T, hssListen, smscListen string) (*sim.Sim, string, string) {
+// startSim runs a coresim with the example subscriber file on the given
+// addresses (port 0: any) and returns it with its HSS and SMS-SC addresses;
+// Close is idempotent.
+func startSim(t *testing.T, hssListen, smscListen string, delivery time.Duration) (*sim.Sim, string, string) {
 	t.Helper()
 	f, err := sim.LoadFile(filepath.Join("..", "..", "configs", "subscribers.yaml"))
 	if err != nil {
@@ -30,7 +31,7 @@ func startSim(t *testing.T, hssListen, smscListen string) (*sim.Sim, string, str
 		HSS:           sim.Endpoint{Listen: hssListen},
 		SMSC:          sim.Endpoint{Listen: smscListen},
 		Subscribers:   f.Subscribers,
-		DeliveryDelay: 50 * time.Millisecond,
+		DeliveryDelay: delivery,
 		RetryMin:      50 * time.Millisecond,
 		RetryMax:      200 * time.Millisecond,
 	})
@@ -113,8 +114,8 @@ next:
 // over HTTP and checks the counters moved as the traffic implies; /readyz
 // follows the HSS going away and coming back.
 func TestMetricsAndHealth(t *testing.T) {
-	hssSim, hss, _ := startSim(t, "127.0.0.1:0", "127.0.0.1:0")
-	_, _, smsc := startSim(t, "127.0.0.1:0", "127.0.0.1:0")
+	hssSim, hss, _ := startCore(t, 50*time.Millisecond)
+	_, _, smsc := startCore(t, 50*time.Millisecond)
 	g := startGateway(t, []string{hss}, smsc, nil)
 	admin := g.run.AdminAddr.String()
 
@@ -220,7 +221,7 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Errorf("peers_up{role=hss} = %v after the HSS stopped", v)
 	}
 	// An HSS on the same address again: ready again.
-	startSim(t, hssAddr, "127.0.0.1:0")
+	startSim(t, hssAddr, "127.0.0.1:0", 50*time.Millisecond)
 	eventually(t, "/readyz 200 with the HSS back", func() bool { code, _ := httpGet(t, admin, "/readyz"); return code == http.StatusOK })
 }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,30 +23,10 @@ import (
 	"github.com/mtciwf/mtciwf/dictionaries"
 )
 
-// startCore runs coresim with the example subscriber file.
+// startCore runs coresim on 127.0.0.1 with the example subscriber file.
 func startCore(t *testing.T, delivery time.Duration) (*sim.Sim, string, string) {
 	t.Helper()
-	f, err := sim.LoadFile(filepath.Join("..", "..", "configs", "subscribers.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sim.New(sim.Config{
-		HSS:           sim.Endpoint{Listen: "127.0.0.1:0"},
-		SMSC:          sim.Endpoint{Listen: "127.0.0.1:0"},
-		Subscribers:   f.Subscribers,
-		DeliveryDelay: delivery,
-		RetryMin:      50 * time.Millisecond,
-		RetryMax:      200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hss, smsc, err := s.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s, hss.String(), smsc.String()
+	return startSim(t, "127.0.0.1:0", "127.0.0.1:0", delivery)
 }
 
 // gateway is a daemon started for triggering tests; restart keeps its data.

@@ -5,12 +5,9 @@ package main
 // back through the DRA (TS 29.368 6.3.2).
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,27 +109,14 @@ const aclWLPath = "/usr/lib/freeDiameter/acl_wl.fdx"
 
 // freeDiameterACL returns aclWLPath, installing the Debian package
 // freediameter-extensions first when it is missing and this process may do
-// so (root, apt-get present; bounded by a timeout), else skips the test
-// with the reason.
+// so (see aptInstall), else skips the test with the reason.
 func freeDiameterACL(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(aclWLPath); err == nil {
 		return aclWLPath
 	}
-	apt, err := exec.LookPath("apt-get")
-	if err != nil || os.Geteuid() != 0 {
-		t.Skipf("%s is missing and the freediameter-extensions package cannot be installed here (needs root and apt-get)", aclWLPath)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "freediameter-extensions"}} {
-		cmd := exec.CommandContext(ctx, apt, args...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			t.Skipf("installing freediameter-extensions failed (apt-get %s: %v): %s", strings.Join(args, " "), err, lastLines(out.String(), 5))
-		}
+	if why := aptInstall("freediameter-extensions", aclWLPath+" is missing"); why != "" {
+		t.Skip(why)
 	}
 	if _, err := os.Stat(aclWLPath); err != nil {
 		t.Skipf("apt-get installed freediameter-extensions but %s is missing", aclWLPath)

@@ -26,8 +26,8 @@ var (
 
 // freeDiameterd returns the path of freeDiameterd, installing the Debian
 // package freediameterd first when it is missing and this process may do so
-// (root, apt-get present; bounded by a timeout). When it cannot be had the
-// test is skipped with the reason printed.
+// (see aptInstall). When it cannot be had the test is skipped with the
+// reason printed.
 func freeDiameterd(t *testing.T) string {
 	t.Helper()
 	fdOnce.Do(func() {
@@ -35,26 +35,8 @@ func freeDiameterd(t *testing.T) string {
 			fdPath = p
 			return
 		}
-		apt, err := exec.LookPath("apt-get")
-		switch {
-		case err != nil:
-			fdReason = "freeDiameterd is not installed and there is no apt-get to install the freediameterd package"
+		if fdReason = aptInstall("freediameterd", "freeDiameterd is not installed"); fdReason != "" {
 			return
-		case os.Geteuid() != 0:
-			fdReason = "freeDiameterd is not installed and installing the freediameterd package needs root"
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		var out bytes.Buffer
-		for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "freediameterd"}} {
-			cmd := exec.CommandContext(ctx, apt, args...)
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			cmd.Stdout, cmd.Stderr = &out, &out
-			if err := cmd.Run(); err != nil {
-				fdReason = fmt.Sprintf("installing freediameterd failed (apt-get %s: %v): %s", strings.Join(args, " "), err, lastLines(out.String(), 5))
-				return
-			}
 		}
 		if p, err := exec.LookPath("freeDiameterd"); err == nil {
 			fdPath = p
@@ -66,6 +48,31 @@ func freeDiameterd(t *testing.T) string {
 		t.Skip(fdReason)
 	}
 	return fdPath
+}
+
+// aptInstall installs the Debian package pkg with apt-get when this process
+// may (root, apt-get present; bounded by a timeout). It returns "" on
+// success, else why it could not, starting with missing (what is absent).
+func aptInstall(pkg, missing string) string {
+	apt, err := exec.LookPath("apt-get")
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s and there is no apt-get to install the %s package", missing, pkg)
+	case os.Geteuid() != 0:
+		return fmt.Sprintf("%s and installing the %s package needs root", missing, pkg)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", pkg}} {
+		cmd := exec.CommandContext(ctx, apt, args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Sprintf("%s; installing %s failed (apt-get %s: %v): %s", missing, pkg, strings.Join(args, " "), err, lastLines(out.String(), 5))
+		}
+	}
+	return ""
 }
 
 func lastLines(s string, n int) string {

@@ -7,22 +7,15 @@ import (
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/mtciwf/mtciwf/cmd/coresim/sim"
 )
 
-// coreCounters is the part of coresim's GET /counters the report uses: how
-// many SIRs and DTRs its handlers answered (a request its connection
-// refused with 3004 before any handler ran is not counted) and how its
-// delivery reports went.
-type coreCounters struct {
-	SIRReceived  uint64 `json:"sir_received"`
-	DTRReceived  uint64 `json:"dtr_received"`
-	DRRSent      uint64 `json:"drr_sent"`
-	DRRRetries   uint64 `json:"drr_retries"`
-	DRRAbandoned uint64 `json:"drr_abandoned"`
-	DRAReceived  uint64 `json:"dra_received"`
-	// DRAResults counts DRAs by Result-Code ("2001", "3004", ...).
-	DRAResults map[string]uint64 `json:"dra_results"`
-}
+// coreCounters is coresim's GET /counters (sim.Counters, so the JSON keys
+// cannot drift from what coresim writes). The report uses how many SIRs and
+// DTRs its handlers answered (a request its connection refused with 3004
+// before any handler ran is not counted) and how its delivery reports went.
+type coreCounters sim.Counters
 
 func (c *coreCounters) minus(o *coreCounters) *coreCounters {
 	return &coreCounters{

@@ -19,25 +19,31 @@ import (
 // meaning.
 const (
 	// RuleChain: the chain does not lead to a configured trust anchor
-	// (unknown CA, bad signature, CA not allowed to sign, no certificate).
+	// (unknown CA, bad signature, CA not allowed to sign, no certificate):
+	// RFC 5280 6.1 path validation.
 	RuleChain = "chain"
 	// RuleValidity: the leaf (or a certificate of its chain) is expired or
-	// not yet valid at the configured clock.
+	// not yet valid at the configured clock (RFC 5280 4.1.2.5, 6.1.3 (a)(2)).
 	RuleValidity = "validity"
 	// RuleEKUClientAuth: the leaf of a TLS client lacks extendedKeyUsage
-	// id-kp-clientAuth (TS 33.310 TLS client profile).
+	// id-kp-clientAuth (TS 33.310 6.1.3a TLS client certificate profile:
+	// extendedKeyUsage mandatory; RFC 5280 4.2.1.12).
 	RuleEKUClientAuth = "eku-clientAuth"
 	// RuleEKUServerAuth: the leaf of a TLS server lacks extendedKeyUsage
-	// id-kp-serverAuth (TS 33.310 TLS server profile).
+	// id-kp-serverAuth (TS 33.310 6.1.3b TLS server certificate profile:
+	// extendedKeyUsage mandatory; RFC 5280 4.2.1.12).
 	RuleEKUServerAuth = "eku-serverAuth"
 	// RuleKeyUsageDigitalSignature: keyUsage is absent or lacks
-	// digitalSignature (TS 33.310 profile, keyUsage mandatory).
+	// digitalSignature (TS 33.310 6.1.3a/6.1.3b: keyUsage mandatory and
+	// critical, digitalSignature; RFC 5280 4.2.1.3).
 	RuleKeyUsageDigitalSignature = "keyusage-digitalSignature"
 	// RuleSANDNSName: the leaf has no dNSName subjectAltName, so it proves no
-	// Diameter identity (TS 33.310 profile; TS 29.368 / 33.187 peer identity).
+	// Diameter identity (TS 33.310 6.1.3a/6.1.3b subjectAltName with the
+	// FQDN; TS 29.368 6.3 / TS 33.187 peer identity; RFC 5280 4.2.1.6).
 	RuleSANDNSName = "san-dnsname"
 	// RuleRevoked: the serial is on a CRL of the issuing CA, or the issuing
-	// CA's CRL is stale and revocation cannot be decided (fail closed).
+	// CA's CRL is stale and revocation cannot be decided (fail closed):
+	// RFC 5280 6.1.3 (a)(3) and 6.3; TS 33.310 6.1a CRL profile.
 	RuleRevoked = "revoked"
 	// RuleKey: the public key is not ECDSA P-256/P-384 or RSA of at least
 	// 2048 bits (TS 33.310 6.1.1 key types; TS 33.210 6.2).

@@ -159,8 +159,9 @@ func (e *issuerCRL) check(cert *x509.Certificate, now time.Time, log *zap.Logger
 }
 
 // checkChains applies revocation to every certificate of every verified
-// chain, each against its own issuer (the next certificate in the chain). A
-// certificate revoked in any chain is refused.
+// chain, each against its own issuer (the next certificate in the chain):
+// RFC 5280 6.1.3 (a)(3) checks every certificate of the path, not only the
+// leaf. A certificate revoked in any chain is refused.
 func (r *Revocation) checkChains(role string, leaf *x509.Certificate, chains [][]*x509.Certificate) error {
 	s := r.snap.Load()
 	now := r.now()
@@ -228,6 +229,8 @@ func (r *Revocation) Reload() error {
 			return fmt.Errorf("security: CRL file %s: %w; keeping the previous CRL set", f, err)
 		}
 		for _, c := range crls {
+			// RFC 5280 5.2.3: cRLNumber increases monotonically for
+			// a CA, so a lower one is an older CRL (a replay).
 			if old := prev.forIssuer(c.issuer); old != nil && old.number != nil && c.number != nil && c.number.Cmp(old.number) < 0 {
 				return fmt.Errorf("security: CRL file %s: cRLNumber %s of %s is lower than the loaded %s (from %s): refusing an older CRL; keeping the previous CRL set",
 					f, c.number, c.issuer.Subject, old.number, old.file)
@@ -333,6 +336,7 @@ func (r *Revocation) parseCRL(f string, der []byte) (*issuerCRL, error) {
 	if err != nil {
 		return nil, err
 	}
+	// RFC 5280 5.1.2.5: conforming CRL issuers MUST include nextUpdate.
 	if crl.NextUpdate.IsZero() {
 		return nil, fmt.Errorf("CRL of %s has no nextUpdate (RFC 5280 5.1.2.5 requires one)", issuer.Subject)
 	}
@@ -354,7 +358,10 @@ func (r *Revocation) parseCRL(f string, der []byte) (*issuerCRL, error) {
 	return c, nil
 }
 
-// crlIssuer finds the trust anchor that signed crl.
+// crlIssuer finds the trust anchor that signed crl: the CRL issuer name
+// is the anchor's subject and the signature verifies with its key (RFC 5280
+// 6.3.3 (b) and (f); authorityKeyIdentifier, 5.2.1, picks among anchors of
+// one name).
 func (r *Revocation) crlIssuer(crl *x509.RevocationList) (*x509.Certificate, error) {
 	var sigErr error
 	var named *x509.Certificate

@@ -118,7 +118,8 @@ func NewServerTLS(o ServerTLSOptions, log *zap.Logger) (*tls.Config, *Revocation
 		// CurvePreferences is also the TLS 1.3 group list.
 		CurvePreferences: slices.Clone(curves),
 		// Renegotiation is a client-side setting; a Go server never
-		// renegotiates. Set for clarity: no renegotiation anywhere.
+		// renegotiates. Set for clarity: no renegotiation anywhere (TLS 1.3
+		// has none, RFC 8446 4.1.2; TLS 1.2's, RFC 5246 7.4.1.2, is off).
 		Renegotiation: tls.RenegotiateNever,
 		// Mutual authentication is mandatory. RequireAnyClientCert makes
 		// crypto/tls insist on a certificate but leaves its verification to
@@ -350,7 +351,8 @@ func CheckOriginHost(cs tls.ConnectionState, originHost string) error {
 }
 
 // loadCAFiles reads PEM CA certificates; each file must hold at least one and
-// every certificate must be a CA (basicConstraints cA=true).
+// every certificate must be a CA (basicConstraints cA=true, RFC 5280
+// 4.2.1.9).
 func loadCAFiles(files []string) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for _, f := range files {

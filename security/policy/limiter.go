@@ -41,7 +41,8 @@ type QuotaStore interface {
 }
 
 // Limiter applies each SCS's rate (token bucket) and quota (fixed windows)
-// to requests its Policy allowed: rate first, then each quota window,
+// to requests its Policy allowed (TS 23.682 5.2.1: the MTC-IWF checks that
+// the SCS has not exceeded its quota or rate of trigger submission): rate first, then each quota window,
 // smallest first, so a request refused by rate spends no quota. (A request
 // refused by a larger window has counted in the smaller ones it passed;
 // with windows that divide each other, such as 1h and 24h, that never

@@ -370,7 +370,10 @@ func RemovedPeers(old, new *Policy) []string {
 	return out
 }
 
-// Decide judges q. It is pure and safe for concurrent use; it does not
+// Decide judges q: the authorization of TS 23.682 5.2.1 (the MTC-IWF checks
+// that the SCS is authorised to send the trigger request), per UE and per
+// service as TS 33.187 asks, with the Request-Status of TS 29.368 6.4.8 for
+// each refusal. It is pure and safe for concurrent use; it does not
 // allocate when it allows.
 func (p *Policy) Decide(q Query) Decision {
 	sp := p.byHost[q.SCS]

@@ -111,7 +111,12 @@ func (a *PolicyAdmitter) AdmitPeer(originHost, originRealm string, cs *tls.Conne
 	case !ok:
 		return nil, fmt.Errorf("Origin-Host %q has no entry in the authorization policy", originHost)
 	case p.Agent != (b.Kind == string(security.PeerAgent)):
-		return nil, fmt.Errorf("Origin-Host %q is an %s in the peer configuration but not in the authorization policy", originHost, b.Kind)
+		inPolicy := "an SCS"
+		if p.Agent {
+			inPolicy = "an agent"
+		}
+		return nil, fmt.Errorf("Origin-Host %q is of kind %q in the peer configuration but %s in the authorization policy",
+			originHost, b.Kind, inPolicy)
 	case !p.Agent && p.Realm != "" && !strings.EqualFold(p.Realm, originRealm):
 		return nil, fmt.Errorf("Origin-Realm %q is not the realm %q the authorization policy gives %q", originRealm, p.Realm, originHost)
 	}

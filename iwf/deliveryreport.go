@@ -63,7 +63,8 @@ func (g *Gateway) serveDRR(ctx context.Context, c *diam.Conn, req *godiam.Messag
 		return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
 	} else if err != nil {
 		log.Error("store read failed", zap.Error(err))
-		return g.dra(c, req, core.ResultCode(diam.ResultUnableToComply), "trigger state unavailable")
+		return g.dra(c, req, core.ResultCode(diam.ResultUnableToComply),
+			fmt.Sprintf("the trigger of SM-RP-SMEA %s, Reference-Number %d could not be read", drr.SMRPSMEA.Digits, ref))
 	}
 	unlock := g.refs.lock(refKey(t.SCS, t.Reference))
 	defer unlock()
@@ -92,7 +93,8 @@ func (g *Gateway) serveDRR(ctx context.Context, c *diam.Conn, req *godiam.Messag
 			return g.dra(c, req, core.ResultCode(diam.ResultSuccess), "")
 		}
 		log.Error("store write failed: DRR not acknowledged, the SMS-SC will retry", zap.Error(err))
-		return g.dra(c, req, core.ResultCode(diam.ResultUnableToComply), "report could not be stored")
+		return g.dra(c, req, core.ResultCode(diam.ResultUnableToComply),
+			fmt.Sprintf("the delivery report for Reference-Number %d could not be stored", ref))
 	}
 	log.Info("delivery report recorded", zap.String("scs", t.SCS))
 	g.kickOutbox()

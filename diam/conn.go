@@ -348,8 +348,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 	}()
 
 	st := peerState(c.state.Load())
-	isBase := h.ApplicationID == 0 && (h.CommandCode == CmdCapabilitiesExchange ||
-		h.CommandCode == CmdDeviceWatchdog || h.CommandCode == CmdDisconnectPeer)
+	isBase := h.ApplicationID == 0 && isBaseCode(h.CommandCode)
 
 	// Before the capabilities exchange only a CER (server) or CEA (client)
 	// is acceptable; anything else closes the connection (RFC 6733 5.6:

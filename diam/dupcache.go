@@ -119,7 +119,7 @@ func (c *dupCache) evictOldestLocked() {
 // Hop-by-Hop id of the retransmission (RFC 6733 6.2: the answer's
 // Hop-by-Hop id is the one of the request it answers), or nil.
 func (e *dupEntry) replay(hopByHop uint32) []byte {
-	if len(e.answer) < 20 {
+	if len(e.answer) < frameHeaderLen {
 		return nil
 	}
 	b := make([]byte, len(e.answer))

@@ -20,13 +20,16 @@ const (
 	ResultAVPUnsupported         = 5001 // RFC 6733 7.1.5
 	ResultInvalidAVPValue        = 5004
 	ResultMissingAVP             = 5005
-	ResultAVPOccursTooManyTimes  = 5009
-	ResultNoCommonApplication    = 5010
-	ResultUnsupportedVersion     = 5011
-	ResultUnableToComply         = 5012
-	ResultInvalidAVPLength       = 5014
-	ResultInvalidMessageLength   = 5015
-	ResultNoCommonSecurity       = 5017
+	// ResultAVPNotAllowed: an AVP the command or group does not list, where
+	// the ABNF has no "*[ AVP ]".
+	ResultAVPNotAllowed         = 5008
+	ResultAVPOccursTooManyTimes = 5009
+	ResultNoCommonApplication   = 5010
+	ResultUnsupportedVersion    = 5011
+	ResultUnableToComply        = 5012
+	ResultInvalidAVPLength      = 5014
+	ResultInvalidMessageLength  = 5015
+	ResultNoCommonSecurity      = 5017
 )
 
 // ProtocolError is a fault found in a received message that the receiver

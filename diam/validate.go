@@ -11,11 +11,6 @@ import (
 	"github.com/fiorix/go-diameter/v4/diam/dict"
 )
 
-// resultAVPNotAllowed is DIAMETER_AVP_NOT_ALLOWED (RFC 6733 7.1.5): an AVP
-// that the command or group does not list, where the ABNF has no "*[ AVP ]".
-// errors.go has no constant for it yet.
-const resultAVPNotAllowed = 5008
-
 // maxValidateDepth bounds how deep Validate follows grouped AVPs. The frame
 // guard limits nesting before go-diameter decodes anything; this only keeps
 // Validate's recursion bounded whatever it is handed. Our deepest legitimate
@@ -155,7 +150,7 @@ func Validate(m *godiam.Message, d *dict.Parser) *ProtocolError {
 // the 1xxx/2xxx classes (RFC 6733 7.1).
 func failureResult(avps []*godiam.AVP) bool {
 	for _, a := range avps {
-		if a != nil && a.Code == 268 && a.VendorID == 0 {
+		if a != nil && a.Code == avp.ResultCode && a.VendorID == 0 {
 			if v, ok := a.Data.(datatype.Unsigned32); ok {
 				return v >= 3000
 			}
@@ -233,7 +228,7 @@ func (v *validator) level(avps []*godiam.AVP, rules []*dict.Rule, sc scope, dept
 				return v.fail(ResultAVPUnsupported, []*godiam.AVP{a},
 					"unsupported AVP %d (vendor %d) with the M-bit set in %s", a.Code, a.VendorID, sc)
 			case !wildcard:
-				return v.fail(resultAVPNotAllowed, []*godiam.AVP{a},
+				return v.fail(ResultAVPNotAllowed, []*godiam.AVP{a},
 					"AVP %d (vendor %d) is not allowed in %s", a.Code, a.VendorID, sc)
 			}
 			continue
@@ -244,7 +239,7 @@ func (v *validator) level(avps []*godiam.AVP, rules []*dict.Rule, sc scope, dept
 		i := ruleIndex(rules, def.Name)
 		switch {
 		case i < 0 && !wildcard:
-			return v.fail(resultAVPNotAllowed, []*godiam.AVP{a}, "AVP %s (%d) is not allowed in %s", def.Name, def.Code, sc)
+			return v.fail(ResultAVPNotAllowed, []*godiam.AVP{a}, "AVP %s (%d) is not allowed in %s", def.Name, def.Code, sc)
 		case i >= 0:
 			counts[i]++
 			if limit := rules[i].Max; limit > 0 && counts[i] > limit {

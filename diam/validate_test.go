@@ -271,7 +271,7 @@ func TestValidateTsp(t *testing.T) {
 				vtAVP(298, vtM, 0, datatype.Unsigned32(5001)),
 				vtAVP(268, vtM, 0, datatype.Unsigned32(2001)),
 			))
-		}, &want{resultAVPNotAllowed, "AVP Result-Code (268) is not allowed in Experimental-Result", 268, 0}},
+		}, &want{ResultAVPNotAllowed, "AVP Result-Code (268) is not allowed in Experimental-Result", 268, 0}},
 		{"Failed-AVP contents are not checked", vtAns, func() []*godiam.AVP {
 			return append(vtDAAHead(), vtDeviceNotification(), vtGroup(279, vtM, 0,
 				vtAVP(9999, vtM, vt3GPP, datatype.OctetString("unknown")),

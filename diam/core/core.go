@@ -292,6 +292,22 @@ func (r Result) String() string {
 	return fmt.Sprintf("Result-Code %d", r.Code)
 }
 
+// MaxApplicationPort is the largest Application-Port-Identifier (Tsp, S6m)
+// and SMS-Application-Port-ID (T4) we accept: trigger payloads go by SMS,
+// whose application port addressing is 16 bits (TS 23.040 9.2.3.24.4,
+// reference 1.4). Larger values are refused with 5004 because the T4 leg
+// could not carry them.
+const MaxApplicationPort = 65535
+
+// CheckApplicationPort reports whether p (nil: absent) fits
+// MaxApplicationPort.
+func CheckApplicationPort(p *uint32) error {
+	if p == nil || *p <= MaxApplicationPort {
+		return nil
+	}
+	return fmt.Errorf("%d does not fit the 16-bit SMS application port (TS 23.040 9.2.3.24.4)", *p)
+}
+
 // CheckE164 reports whether s is 1 to 15 decimal digits (an E.164 number
 // without '+').
 func CheckE164(s string) error {

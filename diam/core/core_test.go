@@ -66,6 +66,19 @@ func TestCheckIMSIAndE164(t *testing.T) {
 	}
 }
 
+func TestCheckApplicationPort(t *testing.T) {
+	for _, p := range []*uint32{nil, new(uint32(0)), new(uint32(MaxApplicationPort))} {
+		if err := CheckApplicationPort(p); err != nil {
+			t.Errorf("%v: %v", p, err)
+		}
+	}
+	for _, p := range []uint32{MaxApplicationPort + 1, 1 << 31} {
+		if err := CheckApplicationPort(&p); err == nil || !strings.Contains(err.Error(), "TS 23.040 9.2.3.24.4") {
+			t.Errorf("%d: %v", p, err)
+		}
+	}
+}
+
 func TestUserIdentifierCheck(t *testing.T) {
 	if err := (UserIdentifier{}).Check(); err == nil {
 		t.Error("empty User-Identifier accepted")

@@ -21,9 +21,8 @@ import (
 
 // Identifiers of the S6m application (reference 0.1, two sources each).
 const (
-	AppID                           = dictionaries.AppS6m // 16777310
-	CmdSubscriberInformation        = 8388641             // SIR/SIA
-	maxApplicationPort       uint32 = 65535               // 16-bit SMS application port, as on Tsp
+	AppID                    = dictionaries.AppS6m // 16777310
+	CmdSubscriberInformation = 8388641             // SIR/SIA
 )
 
 var cmdSI = codec.Command{Code: CmdSubscriberInformation, App: AppID, Short: "SI"}

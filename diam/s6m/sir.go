@@ -37,7 +37,7 @@ type SIR struct {
 // [ T4-Parameters ] [ Application-Port-Identifier ] *[ AVP ].
 type ServiceParameters struct {
 	T4Parameters              *T4Parameters
-	ApplicationPortIdentifier *uint32 // 0..65535
+	ApplicationPortIdentifier *uint32 // 0..core.MaxApplicationPort
 }
 
 // T4Parameters is the T4-Parameters AVP (3106):
@@ -94,9 +94,8 @@ func (r *SIR) check() *codec.Problem {
 		}
 	}
 	if sp := r.ServiceParameters; sp != nil {
-		if p := sp.ApplicationPortIdentifier; p != nil && *p > maxApplicationPort {
-			return codec.BadAVP(codec.ApplicationPortIdentifier, "Service-Parameters",
-				fmt.Sprintf("Application-Port-Identifier %d does not fit the 16-bit SMS application port", *p))
+		if err := core.CheckApplicationPort(sp.ApplicationPortIdentifier); err != nil {
+			return codec.BadAVP(codec.ApplicationPortIdentifier, "Service-Parameters", "Application-Port-Identifier in Service-Parameters: "+err.Error())
 		}
 		if t := sp.T4Parameters; t != nil {
 			if t.PriorityIndication != nil && !t.PriorityIndication.Valid() {

@@ -37,7 +37,8 @@ type DTR struct {
 	ReferenceNumber        *uint32
 	ValidityTime           *uint32 // seconds
 	PriorityIndication     *PriorityIndication
-	// ApplicationPortIdentifier is SMS-Application-Port-ID, 0..65535.
+	// ApplicationPortIdentifier is SMS-Application-Port-ID,
+	// 0..core.MaxApplicationPort.
 	ApplicationPortIdentifier *uint32
 	OldReferenceNumber        *uint32
 	TriggerAction             *TriggerAction
@@ -78,8 +79,8 @@ func (r *DTR) check() *codec.Problem {
 	if r.PriorityIndication != nil && !r.PriorityIndication.Valid() {
 		return codec.BadAVP(codec.PriorityIndication, in, fmt.Sprintf("Priority-Indication %d is not defined", uint32(*r.PriorityIndication)))
 	}
-	if p := r.ApplicationPortIdentifier; p != nil && *p > maxApplicationPort {
-		return codec.BadAVP(codec.ApplicationPortIdentifier, in, fmt.Sprintf("SMS-Application-Port-ID %d does not fit 16 bits", *p))
+	if err := core.CheckApplicationPort(r.ApplicationPortIdentifier); err != nil {
+		return codec.BadAVP(codec.ApplicationPortIdentifier, in, "SMS-Application-Port-ID in DTR: "+err.Error())
 	}
 	if a := r.TriggerAction; a != nil {
 		if !a.Valid() {

@@ -31,10 +31,6 @@ var (
 	cmdDR = codec.Command{Code: CmdDeliveryReport, App: AppID, Short: "DR"}
 )
 
-// maxApplicationPort bounds SMS-Application-Port-ID: SMS application port
-// addressing is 16 bits (TS 23.040 9.2.3.24.4), as on Tsp.
-const maxApplicationPort = 65535
-
 // T4 Experimental-Result-Code values, Vendor-Id 10415 (TS 29.337 clause 7,
 // reference 3.4, two sources). With one of them the answer has no
 // Result-Code. 5532 (DIAMETER_ERROR_SM_PROTOCOL) is void in Rel-17.

@@ -188,7 +188,7 @@ func TestT4DecodeDTRErrors(t *testing.T) {
 		}, 5005, []uint32{3011}, "needs Old-Reference-Number"},
 		{"additional without serving node", func(m *godiam.Message) { ct.Drop(m, 2401) }, 5004, []uint32{2406}, "without a Serving-Node"},
 		{"bad SGSN-Number", func(m *godiam.Message) { ct.Put(m, ct.Octets(1489, v, []byte{0xBB}), 2401) }, 5004, []uint32{1489}, "TBCD"},
-		{"bad port", func(m *godiam.Message) { ct.Put(m, ct.U32(3010, v, 1<<16)) }, 5004, []uint32{3010}, "16 bits"},
+		{"bad port", func(m *godiam.Message) { ct.Put(m, ct.U32(3010, v, 1<<16)) }, 5004, []uint32{3010}, "16-bit SMS application port (TS 23.040"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -142,8 +142,9 @@ func (n *DeviceNotification) check() *codec.Problem {
 		return codec.BadAVP(codec.MTCErrorDiagnostic, in, fmt.Sprintf("MTC-Error-Diagnostic %d in Device-Notification is not defined", uint32(*n.MTCErrorDiagnostic)))
 	case n.DeliveryOutcome != nil && !n.DeliveryOutcome.Valid():
 		return codec.BadAVP(codec.DeliveryOutcome, in, fmt.Sprintf("Delivery-Outcome %d in Device-Notification is not defined", uint32(*n.DeliveryOutcome)))
-	case n.ApplicationPortIdentifier != nil && *n.ApplicationPortIdentifier > MaxApplicationPort:
-		return codec.BadAVP(codec.ApplicationPortIdentifier, in, fmt.Sprintf("Application-Port-Identifier %d in Device-Notification does not fit 16 bits", *n.ApplicationPortIdentifier))
+	}
+	if err := core.CheckApplicationPort(n.ApplicationPortIdentifier); err != nil {
+		return codec.BadAVP(codec.ApplicationPortIdentifier, in, "Application-Port-Identifier in Device-Notification: "+err.Error())
 	}
 	if n.ExternalIdentifier != "" {
 		if err := core.CheckExternalIdentifier(n.ExternalIdentifier); err != nil {

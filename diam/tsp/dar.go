@@ -171,8 +171,8 @@ func (t *TriggerData) check() *codec.Problem {
 	if t.PriorityIndication != nil && !t.PriorityIndication.Valid() {
 		return codec.BadAVP(codec.PriorityIndication, in, fmt.Sprintf("Priority-Indication %d in Trigger-Data is not defined", uint32(*t.PriorityIndication)))
 	}
-	if p := t.ApplicationPortIdentifier; p != nil && *p > MaxApplicationPort {
-		return codec.BadAVP(codec.ApplicationPortIdentifier, in, fmt.Sprintf("Application-Port-Identifier %d in Trigger-Data does not fit the 16-bit SMS application port (TS 23.040 9.2.3.24.4)", *p))
+	if err := core.CheckApplicationPort(t.ApplicationPortIdentifier); err != nil {
+		return codec.BadAVP(codec.ApplicationPortIdentifier, in, "Application-Port-Identifier in Trigger-Data: "+err.Error())
 	}
 	return nil
 }

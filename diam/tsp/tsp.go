@@ -47,11 +47,9 @@ var (
 	cmdDN = codec.Command{Code: CmdDeviceNotification, App: AppID, Short: "DN"}
 )
 
-// MaxApplicationPort is the largest Application-Port-Identifier we accept:
-// trigger payloads go by SMS, whose application port addressing is 16 bits
-// (TS 23.040 9.2.3.24.4, reference 1.4). Larger values are refused with 5004
-// because the T4 leg could not carry them.
-const MaxApplicationPort = 65535
+// MaxApplicationPort is the largest Application-Port-Identifier we accept
+// (core.MaxApplicationPort: the 16-bit SMS application port).
+const MaxApplicationPort = core.MaxApplicationPort
 
 // ActionType is the Action-Type AVP (3005), TS 29.368 6.4.5 (reference 1.5:
 // values 1-2 two sources, 3-5 two sources for the numbers, names from MOB).

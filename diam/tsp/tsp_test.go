@@ -451,6 +451,7 @@ func TestTspDNRErrors(t *testing.T) {
 		{"trigger in DNR", func(m *godiam.Message) { put(m, enum(3005, v, 1), 3002) }, 5004, []uint32{3005}, "in a DNR"},
 		{"bad outcome", func(m *godiam.Message) { put(m, enum(3009, v, 7), 3002) }, 5004, []uint32{3009}, "Delivery-Outcome 7"},
 		{"bad MSISDN", func(m *godiam.Message) { put(m, octets(701, v, []byte{0xFF}), 3002) }, 5004, []uint32{701}, "TBCD"},
+		{"port beyond 16 bits", func(m *godiam.Message) { put(m, u32(3010, v, 65536), 3002) }, 5004, []uint32{3010}, "16-bit SMS application port (TS 23.040"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

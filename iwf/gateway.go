@@ -3,7 +3,7 @@ package iwf
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,4 +184,8 @@ func (k *keyedMutex) lock(key string) func() {
 	}
 }
 
-func refKey(scs string, ref uint32) string { return fmt.Sprintf("%s/%d", strings.ToLower(scs), ref) }
+// refKey names (SCS, Reference-Number) for refs and the outbox. It runs
+// for every DAR, DRR and DNR, so it is built without fmt.
+func refKey(scs string, ref uint32) string {
+	return strings.ToLower(scs) + "/" + strconv.FormatUint(uint64(ref), 10)
+}

@@ -524,7 +524,10 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 }
 
 // checkOwnOrigin enforces that hop-by-hop base requests carry the peer's
-// own Origin-Host. A mismatch is answered DIAMETER_UNKNOWN_PEER.
+// own Origin-Host. DWR and DPR are never relayed (RFC 6733 5.4.1, 5.5.1: P
+// bit clear), so their Origin-Host (6.3: the endpoint that originated the
+// message) must be the identity the peer gave at CER (5.3). A mismatch is
+// answered DIAMETER_UNKNOWN_PEER (7.1.3).
 func (c *Conn) checkOwnOrigin(m *godiam.Message) bool {
 	b := c.binding.Load()
 	if b == nil {
@@ -572,12 +575,18 @@ func (c *Conn) serveCER(m *godiam.Message) bool {
 // handleAppRequest checks the Origin-Host binding, the in-flight bound and
 // duplicates, then runs the handler in its own goroutine.
 func (c *Conn) handleAppRequest(m *godiam.Message) bool {
+	// Origin-Host names the node that originated the request (RFC 6733
+	// 6.3); only a relay or proxy agent forwards requests of other nodes
+	// (2.8, 6.1.9). So a peer may originate requests only as the nodes its
+	// binding lists (itself, or the SCSs behind an agent, TS 29.368 6.3.2).
 	oh := stringAVP(m, avp.OriginHost)
 	if b := c.binding.Load(); b != nil && !b.AnyOriginator && !b.Originators[oh] {
 		c.refuseOrigin(m, oh, b)
 		return true
 	}
 	if peerState(c.state.Load()) == stateClosing {
+		// A DPR (RFC 6733 5.4) announced the end of this connection:
+		// requests arriving after it are refused, not started.
 		_, _ = c.sendMsg(errorAnswer(m, &ProtocolError{Code: ResultUnableToComply,
 			Reason: "connection is being disconnected (DPR)"}, &c.cfg.Identity), false)
 		return true
@@ -585,6 +594,8 @@ func (c *Conn) handleAppRequest(m *godiam.Message) bool {
 	select {
 	case c.sem <- struct{}{}:
 	default:
+		// DIAMETER_TOO_BUSY (RFC 6733 7.1.3): the peer should try another
+		// node; the bound keeps one peer from taking every handler.
 		c.stats.TooBusy.Add(1)
 		_, _ = c.sendMsg(errorAnswer(m, &ProtocolError{Code: ResultTooBusy,
 			Reason: fmt.Sprintf("more than %d requests in flight on this connection", cap(c.sem))}, &c.cfg.Identity), false)

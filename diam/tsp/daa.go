@@ -146,22 +146,7 @@ func (n *DeviceNotification) check() *codec.Problem {
 	if err := core.CheckApplicationPort(n.ApplicationPortIdentifier); err != nil {
 		return codec.BadAVP(codec.ApplicationPortIdentifier, in, "Application-Port-Identifier in Device-Notification: "+err.Error())
 	}
-	if n.ExternalIdentifier != "" {
-		if err := core.CheckExternalIdentifier(n.ExternalIdentifier); err != nil {
-			return codec.BadAVP(codec.ExternalIdentifier, in, err.Error()+" in Device-Notification")
-		}
-	}
-	if n.MSISDN != "" {
-		if err := core.CheckE164(n.MSISDN); err != nil {
-			return codec.BadAVP(codec.MSISDN, in, "MSISDN in Device-Notification: "+err.Error())
-		}
-	}
-	if n.SCSIdentity != "" {
-		if err := core.CheckE164(n.SCSIdentity); err != nil {
-			return codec.BadAVP(codec.SCSIdentity, in, "SCS-Identity in Device-Notification: "+err.Error())
-		}
-	}
-	return nil
+	return checkIdentities(in, n.ExternalIdentifier, n.MSISDN, n.SCSIdentity)
 }
 
 func (n *DeviceNotification) avp() (*godiam.AVP, error) {

@@ -139,20 +139,8 @@ func (a *DeviceAction) check() *codec.Problem {
 	case a.ExternalIdentifier != "" && a.MSISDN != "":
 		return codec.BadAVP(codec.MSISDN, in, "Device-Action carries both External-Identifier and MSISDN; send exactly one")
 	}
-	if a.ExternalIdentifier != "" {
-		if err := core.CheckExternalIdentifier(a.ExternalIdentifier); err != nil {
-			return codec.BadAVP(codec.ExternalIdentifier, in, err.Error()+" in Device-Action")
-		}
-	}
-	if a.MSISDN != "" {
-		if err := core.CheckE164(a.MSISDN); err != nil {
-			return codec.BadAVP(codec.MSISDN, in, "MSISDN in Device-Action: "+err.Error())
-		}
-	}
-	if a.SCSIdentity != "" {
-		if err := core.CheckE164(a.SCSIdentity); err != nil {
-			return codec.BadAVP(codec.SCSIdentity, in, "SCS-Identity in Device-Action: "+err.Error())
-		}
+	if p := checkIdentities(in, a.ExternalIdentifier, a.MSISDN, a.SCSIdentity); p != nil {
+		return p
 	}
 	if a.ActionType.NeedsTriggerData() && a.TriggerData == nil {
 		return codec.MissingAVP(in, fmt.Sprintf("Device-Action with Action-Type %s (%d) needs Trigger-Data", a.ActionType, uint32(a.ActionType)), codec.TriggerData)
@@ -200,4 +188,27 @@ func (a *DeviceAction) avp() (*godiam.AVP, error) {
 		return nil, b.Err
 	}
 	return codec.DeviceAction.Group(b.AVPs...), nil
+}
+
+// checkIdentities checks the identities a Device-Action or a
+// Device-Notification (named in) carries, each when present: the device's
+// External-Identifier (<local>@<domain>, TS 23.682 4.6.2) and MSISDN, and
+// the SCS-Identity (E.164 digits, reference 1.7).
+func checkIdentities(in, externalID, msisdn, scsIdentity string) *codec.Problem {
+	if externalID != "" {
+		if err := core.CheckExternalIdentifier(externalID); err != nil {
+			return codec.BadAVP(codec.ExternalIdentifier, in, err.Error()+" in "+in)
+		}
+	}
+	if msisdn != "" {
+		if err := core.CheckE164(msisdn); err != nil {
+			return codec.BadAVP(codec.MSISDN, in, "MSISDN in "+in+": "+err.Error())
+		}
+	}
+	if scsIdentity != "" {
+		if err := core.CheckE164(scsIdentity); err != nil {
+			return codec.BadAVP(codec.SCSIdentity, in, "SCS-Identity in "+in+": "+err.Error())
+		}
+	}
+	return nil
 }

@@ -85,12 +85,12 @@ func (l *Limiter) Allow(ctx context.Context, p *Policy, scsID string) (Decision,
 	}
 	now := l.now()
 	if r := sp.Limits.Rate; r != nil && !l.bucket(scsID, r, now).AllowN(now, 1) {
-		return Decision{Code: RateExceeded, SCS: scsID, Rule: scsID + "/limits.rate",
+		return Decision{Code: RateExceeded, SCS: scsID, Rule: sp.rateRule,
 			Reason: fmt.Sprintf("SCS %s is sending faster than its rate of %s requests per second (burst %d); slow down and retry",
 				scsID, strconv.FormatFloat(r.PerSecond, 'f', -1, 64), r.Burst)}, nil
 	}
-	for _, q := range sp.Limits.Quota {
-		rule := scsID + "/limits.quota " + q.Window.String()
+	for i, q := range sp.Limits.Quota {
+		rule := sp.quotaRules[i]
 		if l.store == nil {
 			return Decision{Code: Unavailable, SCS: scsID, Rule: rule, Reason: "quota counts are unavailable; retry later"}, ErrNoQuotaStore
 		}
@@ -106,7 +106,7 @@ func (l *Limiter) Allow(ctx context.Context, p *Policy, scsID string) (Decision,
 					scsID, q.Count, q.Window, start.Add(q.Window).UTC().Format(time.RFC3339))}, nil
 		}
 	}
-	return Decision{Allowed: true, Code: OK, SCS: scsID, Rule: scsID + "/limits", Reason: "allowed"}, nil
+	return Decision{Allowed: true, Code: OK, SCS: scsID, Rule: sp.limitsRule, Reason: "allowed"}, nil
 }
 
 // bucket returns the SCS's token bucket, created full, or updated to r.

@@ -242,3 +242,18 @@ func TestMemoryQuotaStoreConcurrent(t *testing.T) {
 		t.Error("Increment with a done context succeeded")
 	}
 }
+
+// TestAllowNoAlloc: Allow runs per request; an allowed request costs no
+// allocation (the rule names are built at Compile).
+func TestAllowNoAlloc(t *testing.T) {
+	p := limitsPolicy(t, `{rate: {per_second: 1000000000, burst: 1000000000}, quota: [{window: 1h, count: 1000000000}]}`)
+	c := newClock("2026-01-01T00:00:00Z")
+	l := NewLimiter(NewMemoryQuotaStore(), c.Now)
+	ctx := context.Background()
+	if d, err := l.Allow(ctx, p, "a"); err != nil || !d.Allowed || d.Rule != "a/limits" {
+		t.Fatalf("Allow = %+v, %v", d, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = l.Allow(ctx, p, "a") }); n != 0 {
+		t.Errorf("an allowed Allow allocates %v times", n)
+	}
+}

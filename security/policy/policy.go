@@ -142,6 +142,11 @@ type scsPolicy struct {
 	priorities uint8 // bit per Priority
 	rules      []compiledRule
 	idx        index
+
+	// Rule names of the Limiter's decisions, built once at Compile so
+	// Limiter.Allow, which runs per request, does not build them.
+	limitsRule, rateRule string
+	quotaRules           []string // by Limits.Quota index
 }
 
 type compiledRule struct {
@@ -208,6 +213,10 @@ func Compile(f *File) (*Policy, error) {
 		}
 		if sp.SMSCPool == "" {
 			sp.SMSCPool = "default"
+		}
+		sp.limitsRule, sp.rateRule = e.ID+"/limits", e.ID+"/limits.rate"
+		for _, q := range e.Limits.Quota {
+			sp.quotaRules = append(sp.quotaRules, e.ID+"/limits.quota "+q.Window.String())
 		}
 		if len(e.Limits.Priorities) == 0 {
 			sp.priorities = 1<<NonPriority | 1<<HighPriority

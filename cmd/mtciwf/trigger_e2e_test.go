@@ -353,7 +353,10 @@ func TestAbsentSubscriberAndDuplicateReference(t *testing.T) {
 }
 
 func TestReplaceAndRecall(t *testing.T) {
-	_, hss, smsc := startCore(t, 2*time.Second) // long enough to act on a pending trigger
+	// Replace and recall act on pending triggers: the delivery delay is far
+	// longer than the test, so none is delivered under it, however slow the
+	// machine (2 s was not always enough under go test -race ./...).
+	_, hss, smsc := startCore(t, time.Minute)
 	g := startGateway(t, []string{hss}, smsc, nil)
 	c := g.scs(t, "scs1")
 	if st, _ := c.send(trig{extID: "meter-1@iot.example.com", ref: 21}); st != tsp.StatusSuccess {
@@ -371,8 +374,7 @@ func TestReplaceAndRecall(t *testing.T) {
 	if st, _ := c.send(trig{action: tsp.DeviceTriggerRecall, extID: "meter-1@iot.example.com", ref: 24, oldRef: 999}); st != tsp.StatusRecallFail {
 		t.Fatalf("recall of unknown: %s", st)
 	}
-	// A delivered trigger cannot be recalled: the SMS-SC says the original
-	// is no longer pending (5535 -> 112) or we already know it was reported.
+	// The replaced-and-recalled meter-1 takes a new trigger.
 	if st, _ := c.send(trig{extID: "meter-1@iot.example.com", ref: 25}); st != tsp.StatusSuccess {
 		t.Fatal("trigger refused")
 	}
@@ -389,6 +391,29 @@ func TestReplaceAndRecall(t *testing.T) {
 		if c.reportCount(ref) != 0 {
 			t.Errorf("replaced/recalled trigger %d got a report", ref)
 		}
+	}
+}
+
+// TestRecallDeliveredTrigger: a trigger the SMS-SC has delivered cannot be
+// recalled, even before its report: the SMS-SC says the original is no
+// longer pending (5535) and the SCS is told it was already sent (112).
+func TestRecallDeliveredTrigger(t *testing.T) {
+	coreSim, hss, smsc := startCore(t, 50*time.Millisecond)
+	// Delivered but never reported, so the gateway still holds it open.
+	if err := coreSim.Inject(sim.Injection{Target: sim.TargetDelivery, Drop: true, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, []string{hss}, smsc, nil)
+	c := g.scs(t, "scs1")
+	if st, msg := c.send(trig{extID: "meter-1@iot.example.com", ref: 31}); st != tsp.StatusSuccess {
+		t.Fatalf("trigger: %s (%s)", st, msg)
+	}
+	eventually(t, "trigger 31 delivered", func() bool { return coreSim.Counters().Pending == 0 })
+	if st, msg := c.send(trig{action: tsp.DeviceTriggerRecall, extID: "meter-1@iot.example.com", ref: 32, oldRef: 31}); st != tsp.StatusOriginalMessageSent {
+		t.Fatalf("recall of a delivered trigger: %s (%s), want ORIGINALMESSAGESENT", st, msg)
+	}
+	if n := c.reportCount(31); n != 0 {
+		t.Errorf("trigger 31 got %d reports, want none (its report was dropped)", n)
 	}
 }
 

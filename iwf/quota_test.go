@@ -1,13 +1,12 @@
 package iwf
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -344,20 +343,12 @@ func TestBoltQuotaSurvivesKill9(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "triggers.db")
 	maxAcked := 0
 	for round := range 3 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a safety net
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestBoltQuotaChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), quotaChildEnv+"="+path)
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := bufio.NewScanner(stdout)
+		cmd, lines := runChildTest(t, "TestBoltQuotaChild", quotaChildEnv+"="+path)
 		n, base := 0, maxAcked // base: the count stored when the child started
 		for n < killAfter && lines.Scan() {
+			if strings.HasPrefix(lines.Text(), "ERROR") {
+				t.Fatalf("round %d: child: %s", round, lines.Text())
+			}
 			var c int
 			if _, err := fmt.Sscanf(lines.Text(), "allowed %d", &c); err != nil {
 				continue // test framework chatter
@@ -370,7 +361,6 @@ func TestBoltQuotaSurvivesKill9(t *testing.T) {
 		}
 		cmd.Process.Kill() // SIGKILL
 		cmd.Wait()
-		cancel()
 		if n < killAfter {
 			t.Fatalf("round %d: child acknowledged only %d increments", round, n)
 		}

@@ -1017,11 +1017,18 @@ func killChildWriter(path string) {
 // startChild runs this test binary as a child playing role.
 func startChild(t *testing.T, role, path string, env ...string) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
+	return runChildTest(t, "TestBoltStoreChild", append([]string{storeChildEnv + "=" + role, storeChildPathEnv + "=" + path}, env...)...)
+}
+
+// runChildTest runs only the test named test of this binary in a child
+// process with env added, and returns it with a scanner of its stdout. The
+// child is killed and waited for at cleanup.
+func runChildTest(t *testing.T, test string, env ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a safety net, not an assertion
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestBoltStoreChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), storeChildEnv+"="+role, storeChildPathEnv+"="+path)
-	cmd.Env = append(cmd.Env, env...)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -16,11 +16,7 @@ const v = ct.Vendor3GPP
 
 func s6mDict(tb testing.TB) *dict.Parser {
 	tb.Helper()
-	d, err := dictionaries.S6m()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
+	return ct.Dict(tb, dictionaries.S6m)
 }
 
 func goodSIR() *SIR {
@@ -43,11 +39,7 @@ func goodSIR() *SIR {
 
 func sirMessage(tb testing.TB, r *SIR, d *dict.Parser) *godiam.Message {
 	tb.Helper()
-	m, err := r.Message(d)
-	if err != nil {
-		tb.Fatalf("SIR.Message: %v", err)
-	}
-	return ct.Wire(tb, m, d)
+	return ct.Sent(tb, r, (*SIR).Message, d)
 }
 
 func goodSIA() *SIA {

@@ -19,11 +19,7 @@ const v = ct.Vendor3GPP
 
 func t4Dict(tb testing.TB) *dict.Parser {
 	tb.Helper()
-	d, err := dictionaries.T4()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
+	return ct.Dict(tb, dictionaries.T4)
 }
 
 var mtciwfRouting = core.Routing{
@@ -50,11 +46,7 @@ func goodDTR() *DTR {
 
 func dtrMessage(tb testing.TB, r *DTR, d *dict.Parser) *godiam.Message {
 	tb.Helper()
-	m, err := r.Message(d)
-	if err != nil {
-		tb.Fatalf("DTR.Message: %v", err)
-	}
-	return ct.Wire(tb, m, d)
+	return ct.Sent(tb, r, (*DTR).Message, d)
 }
 
 func goodDRR() *DRR {
@@ -72,11 +64,7 @@ func goodDRR() *DRR {
 
 func drrMessage(tb testing.TB, r *DRR, d *dict.Parser) *godiam.Message {
 	tb.Helper()
-	m, err := r.Message(d)
-	if err != nil {
-		tb.Fatalf("DRR.Message: %v", err)
-	}
-	return ct.Wire(tb, m, d)
+	return ct.Sent(tb, r, (*DRR).Message, d)
 }
 
 func TestT4DTRRoundTrip(t *testing.T) {

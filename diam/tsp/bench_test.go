@@ -124,11 +124,7 @@ var scsID = &diam.Identity{OriginHost: "scs1.example.org", OriginRealm: "example
 // dnrMessage builds, sends and receives benchDNR.
 func dnrMessage(tb testing.TB, d *dict.Parser) *godiam.Message {
 	tb.Helper()
-	m, err := benchDNR().Message(d)
-	if err != nil {
-		tb.Fatalf("DNR.Message: %v", err)
-	}
-	return wire(tb, m, d)
+	return codectest.Sent(tb, benchDNR(), (*DNR).Message, d)
 }
 
 // BenchmarkDNREncode: DNR.Message and serialization.

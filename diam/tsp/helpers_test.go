@@ -12,11 +12,7 @@ import (
 
 func tspDict(tb testing.TB) *dict.Parser {
 	tb.Helper()
-	d, err := dictionaries.Tsp()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return d
+	return codectest.Dict(tb, dictionaries.Tsp)
 }
 
 // Short names for the shared helpers (diam/internal/codectest).
@@ -65,9 +61,5 @@ func goodDAR() *DAR {
 // darMessage builds, sends and receives r.
 func darMessage(tb testing.TB, r *DAR, d *dict.Parser) *godiam.Message {
 	tb.Helper()
-	m, err := r.Message(d)
-	if err != nil {
-		tb.Fatalf("DAR.Message: %v", err)
-	}
-	return wire(tb, m, d)
+	return codectest.Sent(tb, r, (*DAR).Message, d)
 }

@@ -49,6 +49,27 @@ func Wire(tb testing.TB, m *godiam.Message, d *dict.Parser) *godiam.Message {
 	return got
 }
 
+// Dict loads an interface's dictionary (dictionaries.Tsp, S6m or T4).
+func Dict(tb testing.TB, load func() (*dict.Parser, error)) *dict.Parser {
+	tb.Helper()
+	d, err := load()
+	if err != nil {
+		tb.Fatalf("dictionary: %v", err)
+	}
+	return d
+}
+
+// Sent builds the request r with d and its Message method (encode), and
+// passes it through the frame guard and back (Wire), as the peer receives it.
+func Sent[T any](tb testing.TB, r *T, encode func(*T, *dict.Parser) (*godiam.Message, error), d *dict.Parser) *godiam.Message {
+	tb.Helper()
+	m, err := encode(r, d)
+	if err != nil {
+		tb.Fatalf("%T.Message: %v", r, err)
+	}
+	return Wire(tb, m, d)
+}
+
 // Valid checks m against the dictionary like the receiving side does.
 func Valid(tb testing.TB, m *godiam.Message, d *dict.Parser) {
 	tb.Helper()

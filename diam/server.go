@@ -73,7 +73,8 @@ func (s *Server) init() {
 }
 
 // Serve accepts connections on l (a plain TCP listener: the server does
-// the TLS handshake) until Shutdown. It returns ErrServerClosed then.
+// the TLS handshake) until Shutdown. It returns ErrServerClosed then, or the
+// accept error (wrapping net.ErrClosed) when l was closed by someone else.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
 	if s.cfg.Admitter == nil {
@@ -99,14 +100,15 @@ func (s *Server) Serve(l net.Listener) error {
 			if closing {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errTemporaryAccept) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				// Closed without Shutdown: it will never accept again.
+				return fmt.Errorf("accept on %s: %w", l.Addr(), err)
 			}
-			// EMFILE and friends: back off instead of spinning.
-			s.cfg.Logger.Error("accept failed", zap.Error(err))
+			// EMFILE and friends: back off instead of spinning; a timeout
+			// is retried without a log line.
+			if ne, ok := errors.AsType[net.Error](err); !ok || !ne.Timeout() {
+				s.cfg.Logger.Error("accept failed", zap.Error(err))
+			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			time.Sleep(backoff)
 			continue
@@ -125,8 +127,6 @@ func (s *Server) Serve(l net.Listener) error {
 		go s.handle(nc, ip)
 	}
 }
-
-var errTemporaryAccept = errors.New("temporary accept error")
 
 func remoteIP(nc net.Conn) string {
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {

@@ -529,3 +529,33 @@ func TestWriteTimeoutClosesAPeerThatDoesNotRead(t *testing.T) {
 	}
 	t.Fatal("read more than was ever sent before the close")
 }
+
+// TestServeReturnsWhenListenerClosed: a listener closed by its owner, not by
+// Shutdown, ends Serve with an error wrapping net.ErrClosed instead of an
+// accept retry loop that never ends.
+func TestServeReturnsWhenListenerClosed(t *testing.T) {
+	d := tspDict(t)
+	srv := &diam.Server{Config: diam.Config{
+		Identity: diam.Identity{OriginHost: mtciwfHost, OriginRealm: mtciwfRealm},
+		App:      diam.Application{ID: dictionaries.AppTsp, VendorID: dictionaries.VendorID3GPP, Dict: d},
+		Admitter: anyPeer{},
+	}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	_ = l.Close()
+	select {
+	case err := <-served:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Serve returned %v, want an error wrapping net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve still running 5 s after its listener was closed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(ctx)
+}

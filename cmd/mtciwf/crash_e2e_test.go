@@ -32,12 +32,7 @@ func TestKillNineKeepsEveryTrigger(t *testing.T) {
 	e.cancel()
 	<-e.done
 	e.done <- nil
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	_ = l.Close()
+	addr := freeAddr(t)
 	cfgFile := filepath.Join(e.dir, "mtciwf.yaml")
 	yaml := fmt.Sprintf(`log: {format: json, level: info}
 data_dir: %[1]s/data

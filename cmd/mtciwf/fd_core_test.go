@@ -124,15 +124,22 @@ func freeDiameterACL(t *testing.T) string {
 	return aclWLPath
 }
 
-// freePort is a TCP port free on 127.0.0.1 when it returns.
-func freePort(t *testing.T) int {
+// freeAddr is a 127.0.0.1:port address on which nothing listens when it
+// returns.
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = l.Close() }()
-	return loopbackPort(t, l.Addr().String())
+	return l.Addr().String()
+}
+
+// freePort is the port of freeAddr.
+func freePort(t *testing.T) int {
+	t.Helper()
+	return loopbackPort(t, freeAddr(t))
 }
 
 // waitFDPeerOpen waits (bounded) until freeDiameter logs its connection

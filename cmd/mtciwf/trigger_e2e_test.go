@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -419,12 +418,7 @@ func TestRecallDeliveredTrigger(t *testing.T) {
 
 func TestHSSFailoverAndAllDown(t *testing.T) {
 	_, hss, smsc := startCore(t, 50*time.Millisecond)
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := dead.Addr().String()
-	_ = dead.Close() // nothing listens there: the primary is down
+	deadAddr := freeAddr(t) // nothing listens there: the primary is down
 	g := startGateway(t, []string{deadAddr, hss}, smsc, nil)
 	c := g.scs(t, "scs1")
 	eventually(t, "secondary HSS up", func() bool { return len(g.run.HSS.Up()) == 1 })

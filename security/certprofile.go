@@ -143,6 +143,12 @@ func checkLeaf(role string, leaf *x509.Certificate, now time.Time) error {
 	if err := checkValidity(role, leaf, now); err != nil {
 		return err
 	}
+	return checkProfile(role, leaf)
+}
+
+// checkProfile is checkLeaf without the validity check, for callers that
+// have made it already.
+func checkProfile(role string, leaf *x509.Certificate) error {
 	if err := checkKey(role, leaf); err != nil {
 		return err
 	}

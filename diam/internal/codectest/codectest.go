@@ -85,11 +85,11 @@ func Reread(tb testing.TB, m *godiam.Message, d *dict.Parser) *godiam.Message {
 	m.Header.MessageLength = uint32(m.Len()) // the edits bypassed AddAVP
 	b, err := m.Serialize()
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("reread: the edited message does not serialize: %v", err)
 	}
 	got, err := godiam.ReadMessage(bytes.NewReader(b), d)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("reread: the edited message does not read back: %v", err)
 	}
 	return got
 }
@@ -102,7 +102,7 @@ func Bytes(tb testing.TB, m *godiam.Message) []byte {
 	m.Header.HopByHopID, m.Header.EndToEndID = 0x0a0b0c0d, 0x01020304
 	b, err := m.Serialize()
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("seed message does not serialize: %v", err)
 	}
 	return b
 }

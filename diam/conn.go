@@ -321,7 +321,7 @@ func (c *Conn) waitClosed(d time.Duration) {
 	select {
 	case <-c.closed:
 	case <-t.C:
-		c.closeWith(errors.New("final answer not flushed in time"))
+		c.closeWith(fmt.Errorf("final answer not flushed within %v (WriteTimeout): peer not reading?", d))
 	}
 }
 
@@ -515,7 +515,7 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 			select {
 			case <-c.closed:
 			case <-t.C:
-				c.closeWith(errors.New("peer did not close after DPA"))
+				c.closeWith(fmt.Errorf("peer did not close the connection within %v of our DPA (RFC 6733 5.4)", DefaultDPRTimeout))
 			}
 		}()
 		return true
@@ -644,7 +644,7 @@ func (c *Conn) runHandler(m *godiam.Message, entry *dupEntry) {
 	if c.cfg.Handler != nil {
 		ans, err = c.cfg.Handler.ServeDiameter(c.baseCtx, c, m)
 	} else {
-		err = errors.New("no handler configured for this interface")
+		err = fmt.Errorf("no handler configured for application %d on this interface", c.cfg.App.ID)
 	}
 	if err != nil || ans == nil {
 		if err == nil {
@@ -655,7 +655,7 @@ func (c *Conn) runHandler(m *godiam.Message, entry *dupEntry) {
 	}
 	stored, err = c.sendMsg(ans, false)
 	if err != nil && !errors.Is(err, ErrConnClosed) {
-		c.log.Error("answer not sent", zap.Error(err))
+		c.log.Error("answer not sent", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
 	}
 }
 

@@ -2,7 +2,7 @@ package diam
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -89,7 +89,7 @@ func (c *Conn) watchdog() {
 				state = wdDown
 				c.stats.WatchdogFailures.Add(1)
 				c.log.Warn("peer did not answer DWR: closing (RFC 3539 SUSPECT -> DOWN)", zap.Duration("silent_for", silent))
-				c.closeWith(errors.New("watchdog: no answer to DWR"))
+				c.closeWith(fmt.Errorf("watchdog: no answer to DWR, nothing received for %v (Tw %v, RFC 3539 3.4.1)", silent.Round(time.Millisecond), tw))
 				return
 			}
 		}

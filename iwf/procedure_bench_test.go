@@ -161,12 +161,16 @@ type memSMSC struct {
 	verify bool
 	dtrs   atomic.Uint64
 	errs   procErrors
+	onDTR  func(*godiam.Message) // when set (before any traffic), sees every DTR
 }
 
 var procDTA = t4.DTA{Result: core.ResultCode(diam.ResultSuccess), TriggerAction: new(t4.Trigger)}
 
 func (s *memSMSC) Request(_ context.Context, req *godiam.Message) (*godiam.Message, *diam.Conn, error) {
 	s.dtrs.Add(1)
+	if s.onDTR != nil {
+		s.onDTR(req)
+	}
 	if s.verify {
 		if err := checkDTR(req); err != nil {
 			s.errs.add(err)
@@ -980,28 +984,7 @@ func TestReplaceNewReference(t *testing.T) {
 		{failRef, tsp.StatusTemporaryError, fmt.Sprintf("state of Reference-Number %d could not be read", failRef)},
 	} {
 		sirs, dtrs := r.hss.sirs.Load(), r.smsc.dtrs.Load()
-		req := tsp.DAR{
-			Routing: core.Routing{OriginHost: procSCS.OriginHost, OriginRealm: procSCSRealm,
-				DestinationHost: procIWF.OriginHost, DestinationRealm: procIWF.OriginRealm},
-			DeviceAction: tsp.DeviceAction{
-				ExternalIdentifier: procUE, SCSIdentity: procSCSIdentity,
-				ReferenceNumber: tc.newRef, OldReferenceNumber: new(open[0]),
-				ActionType:  tsp.DeviceTriggerReplace,
-				TriggerData: &tsp.TriggerData{Payload: procPayload},
-			},
-		}
-		m, err := req.Message(r.g.TspDict())
-		if err != nil {
-			t.Fatal(err)
-		}
-		ans, err := r.g.ServeDiameter(ctx, r.tsp, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		daa, pe := tsp.DecodeDAA(ans)
-		if pe != nil {
-			t.Fatal(pe)
-		}
+		daa := r.act(t, tsp.DeviceTriggerReplace, tc.newRef, open[0])
 		if st := daa.DeviceNotification.RequestStatus; st == nil || *st != tc.wantStatus || !strings.Contains(daa.ErrorMessage, tc.wantReason) {
 			t.Errorf("replace with new reference %d: Request-Status %v %q, want %s %q", tc.newRef, st, daa.ErrorMessage, tc.wantStatus, tc.wantReason)
 		}
@@ -1010,4 +993,86 @@ func TestReplaceNewReference(t *testing.T) {
 		}
 	}
 	r.checkOpen(t, 2)
+}
+
+// act sends a replace or recall DAR of ref for oldRef and returns the
+// decoded DAA.
+func (r *procRig) act(t *testing.T, action tsp.ActionType, ref, oldRef uint32) *tsp.DAA {
+	t.Helper()
+	req := tsp.DAR{
+		Routing: core.Routing{OriginHost: procSCS.OriginHost, OriginRealm: procSCSRealm,
+			DestinationHost: procIWF.OriginHost, DestinationRealm: procIWF.OriginRealm},
+		DeviceAction: tsp.DeviceAction{
+			ExternalIdentifier: procUE, SCSIdentity: procSCSIdentity,
+			ReferenceNumber: ref, OldReferenceNumber: new(oldRef), ActionType: action,
+		},
+	}
+	if action == tsp.DeviceTriggerReplace {
+		req.DeviceAction.TriggerData = &tsp.TriggerData{Payload: procPayload}
+	}
+	m, err := req.Message(r.g.TspDict())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ans, err := r.g.ServeDiameter(context.Background(), r.tsp, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	daa, pe := tsp.DecodeDAA(ans)
+	if pe != nil {
+		t.Fatal(pe)
+	}
+	return daa
+}
+
+// TestReplaceThenRecall: a replace sends the SMS-SC a DTR with Trigger-Action
+// REPLACE naming the old reference, closes the old trigger and opens the
+// new one; a recall sends RECALL without payload and closes it.
+func TestReplaceThenRecall(t *testing.T) {
+	r := newProcRig(t, procOptions{})
+	var got []*t4.DTR
+	r.smsc.onDTR = func(m *godiam.Message) {
+		dtr, pe := t4.DecodeDTR(m)
+		if pe != nil {
+			t.Errorf("DTR refused: %v", pe)
+			return
+		}
+		got = append(got, dtr)
+	}
+	ctx := context.Background()
+	old, ans, err := r.trigger(ctx, r.mustDAR(t))
+	if err == nil {
+		err = checkDAA(ans, r.g.TspDict(), old)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func(what string, daa *tsp.DAA) {
+		t.Helper()
+		if st := daa.DeviceNotification.RequestStatus; st == nil || *st != tsp.StatusSuccess {
+			t.Fatalf("%s: Request-Status %v %q", what, st, daa.ErrorMessage)
+		}
+	}
+	checkDTR := func(what string, action t4.TriggerAction, ref, oldRef uint32, payload bool) {
+		t.Helper()
+		d := got[len(got)-1]
+		if d.TriggerAction == nil || *d.TriggerAction != action || d.ReferenceNumber == nil || *d.ReferenceNumber != ref ||
+			d.OldReferenceNumber == nil || *d.OldReferenceNumber != oldRef || (len(d.Payload) > 0) != payload ||
+			d.UserIdentifier.IMSI != procIMSI {
+			t.Fatalf("%s: DTR %+v", what, d)
+		}
+	}
+	const repl = 500
+	ok("replace", r.act(t, tsp.DeviceTriggerReplace, repl, old))
+	checkDTR("replace", t4.Replace, repl, old, true)
+	if _, err := r.store.Get(ctx, procSCS.OriginHost, old); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("replaced trigger %d: Get = %v, want closed", old, err)
+	}
+	r.checkOpen(t, 1)
+	ok("recall", r.act(t, tsp.DeviceTriggerRecall, repl+1, repl))
+	checkDTR("recall", t4.Recall, repl+1, repl, false)
+	r.checkOpen(t, 0)
+	if len(got) != 3 {
+		t.Fatalf("%d DTRs, want 3", len(got))
+	}
 }

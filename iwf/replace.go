@@ -8,7 +8,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/mtciwf/mtciwf/diam"
-	"github.com/mtciwf/mtciwf/diam/t4"
 	"github.com/mtciwf/mtciwf/diam/tsp"
 )
 
@@ -20,10 +19,10 @@ import (
 func (g *Gateway) replaceOrRecall(ctx context.Context, c *diam.Conn, dar *tsp.DAR, tx *transaction) (tsp.RequestStatus, string) {
 	da := &dar.DeviceAction
 	recall := da.ActionType == tsp.DeviceTriggerRecall
+	action, _ := tsp.T4TriggerAction(da.ActionType) // REPLACE or RECALL: ServeDiameter sends only those here
 	fail := tsp.StatusReplaceFail
-	action := t4.Replace
 	if recall {
-		fail, action = tsp.StatusRecallFail, t4.Recall
+		fail = tsp.StatusRecallFail
 	}
 
 	// Step 5: the same gate as a trigger (the policy names the actions

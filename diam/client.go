@@ -38,6 +38,11 @@ func (e *CEAError) Error() string {
 	return s
 }
 
+// dialDuplicateCacheSize is the duplicate cache of a dialled connection when
+// Config.DuplicateCacheSize is unset: one peer's requests only (a core node's
+// DRRs), not every SCS's, so smaller than DefaultDuplicateCacheSize.
+const dialDuplicateCacheSize = 1024
+
 // Dial connects to a Diameter peer, runs TLS (when configured) and the
 // capabilities exchange as initiator (RFC 6733 5.3), and returns the open
 // connection with its read loop, writer and watchdog running. The frame
@@ -68,7 +73,11 @@ func Dial(ctx context.Context, network, addr string, cfg Config, o DialOptions) 
 	if stats == nil {
 		stats = new(Stats)
 	}
-	c := newConn(nc, cfgp, stats, newDupCache(cfgp.DuplicateWindow, 1024, cfgp.Now), context.Background())
+	dupSize := cfgp.DuplicateCacheSize
+	if dupSize <= 0 {
+		dupSize = dialDuplicateCacheSize
+	}
+	c := newConn(nc, cfgp, stats, newDupCache(cfgp.DuplicateWindow, dupSize, cfgp.Now), context.Background())
 	c.state.Store(int32(stateWaitCEA))
 	go c.writeLoop()
 	go c.readLoop()

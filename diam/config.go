@@ -60,7 +60,8 @@ type Config struct {
 	// beyond it requests get DIAMETER_TOO_BUSY (3004). Default 256.
 	MaxInFlight int
 	// DuplicateWindow and DuplicateCacheSize configure duplicate detection
-	// (RFC 6733 5.5.4); defaults 4 min and 100,000 entries.
+	// (RFC 6733 5.5.4); defaults 4 min and 100,000 entries (1,024 on a
+	// dialled connection, which carries one peer's requests).
 	DuplicateWindow    time.Duration
 	DuplicateCacheSize int
 	// Logger receives one line per refused connection or bad message;

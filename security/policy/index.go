@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math/bits"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -72,16 +73,8 @@ func (ix *index) msisdn(s string) hits {
 	}
 	if v, ok := digitsValue(s); ok {
 		segs := ix.ranges[len(s)]
-		// The last segment whose lo <= v.
-		i, j := 0, len(segs)
-		for i < j {
-			m := int(uint(i+j) >> 1)
-			if segs[m].lo <= v {
-				i = m + 1
-			} else {
-				j = m
-			}
-		}
+		// i-1 is the last segment whose lo <= v.
+		i := sort.Search(len(segs), func(k int) bool { return segs[k].lo > v })
 		if i > 0 && v <= segs[i-1].hi {
 			h.add(segs[i-1].rules)
 		}
@@ -333,15 +326,8 @@ func (ix *svcIndex) lookup(q *Query) match {
 		return a.noPort
 	}
 	segs := a.segs
-	i, j := 0, len(segs)
-	for i < j {
-		m := int(uint(i+j) >> 1)
-		if segs[m].lo <= q.Port {
-			i = m + 1
-		} else {
-			j = m
-		}
-	}
+	// i-1 is the last segment whose lo <= the port.
+	i := sort.Search(len(segs), func(k int) bool { return segs[k].lo > q.Port })
 	if i > 0 && q.Port <= segs[i-1].hi {
 		return match{segs[i-1].deny, segs[i-1].allow, -1}
 	}

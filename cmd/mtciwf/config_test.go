@@ -24,16 +24,15 @@ const examplePath = "../../configs/mtciwf.yaml"
 // devPKIFiles are the files the built-in defaults point at, relative to the working directory.
 var devPKIFiles = []string{defaultTLSCertFile, defaultTLSKeyFile, defaultTLSClientCAFile, defaultTLSCRLFile}
 
-// writeFile creates dir/name with some content and returns its path.
+// writeTestFile creates dir/name (and its directory) with content and
+// returns its path.
 func writeTestFile(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, []byte(content))
 	return path
 }
 

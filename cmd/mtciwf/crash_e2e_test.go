@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,9 +50,7 @@ admin: {listen: "127.0.0.1:0"}
 hss: {request_timeout: 1s, peers: [{origin_host: hss.operator.example, address: %[3]s}]}
 smsc: {request_timeout: 1s, peers: [{origin_host: smsc.operator.example, address: %[4]s}]}
 `, e.dir, addr, hss, smsc)
-	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cfgFile, []byte(yaml))
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve", "--config", cfgFile)
 		cmd.Stdout, cmd.Stderr = nil, nil

@@ -65,6 +65,7 @@ type e2e struct {
 	book    *reportBook // delivery reports received by this test's SCS clients
 }
 
+// writeFile writes b to path (mode 0600).
 func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {

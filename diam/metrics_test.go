@@ -1,6 +1,7 @@
 package diam
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
@@ -48,18 +49,37 @@ mtciwf_diam_peers_up{role="hss"} 0
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "mtciwf_diam_connections_refused_total" {
-			continue
+	// value is the counter of metric name with the given labels; a missing
+	// series fails the test rather than passing unchecked.
+	value := func(name string, want map[string]string) float64 {
+		t.Helper()
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				l := map[string]string{}
+				for _, lp := range m.GetLabel() {
+					l[lp.GetName()] = lp.GetValue()
+				}
+				if maps.Equal(l, want) {
+					return m.GetCounter().GetValue()
+				}
+			}
 		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			if l["role"] == "tsp" && l["reason"] == "cer" && m.GetCounter().GetValue() != 3 {
-				t.Errorf("refused cer = %v, want 3", m.GetCounter().GetValue())
-			}
+		t.Fatalf("no series %s%v", name, want)
+		return 0
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"mtciwf_diam_connections_refused_total", map[string]string{"role": "tsp", "reason": "cer"}, 3},
+		{"mtciwf_diam_duplicate_cache_hits_total", map[string]string{"role": "tsp"}, 1},
+	} {
+		if got := value(tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
 		}
 	}
 }

@@ -28,6 +28,11 @@ const hssCacheMaxEntries = 65536
 type hssCache struct {
 	mu sync.Mutex
 	m  map[hssKey]hssEntry
+	// minExpires is no later than the earliest expiry in m (the zero time
+	// when unknown): before it nothing in m has expired, and a full cache
+	// evicts without scanning every entry for expired ones.
+	minExpires time.Time
+	sweeps     int // full scans for expired entries (tests)
 }
 
 // hssKey is everything the SIR is built from that the HSS's authorization
@@ -78,10 +83,21 @@ func (c *hssCache) put(k hssKey, e hssEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[k]; !ok && len(c.m) >= hssCacheMaxEntries {
-		for key, old := range c.m {
-			if !now.Before(old.expires) {
-				delete(c.m, key)
+		// Scanning all entries under the lock on every miss of a full cache
+		// of live answers held every trigger up for the whole map: scan
+		// only when something may have expired.
+		if !now.Before(c.minExpires) {
+			c.sweeps++
+			var earliest time.Time
+			for key, old := range c.m {
+				switch {
+				case !now.Before(old.expires):
+					delete(c.m, key)
+				case earliest.IsZero() || old.expires.Before(earliest):
+					earliest = old.expires
+				}
 			}
+			c.minExpires = earliest
 		}
 		for key := range c.m {
 			if len(c.m) < hssCacheMaxEntries {
@@ -91,12 +107,16 @@ func (c *hssCache) put(k hssKey, e hssEntry, now time.Time) {
 		}
 	}
 	c.m[k] = e
+	if e.expires.Before(c.minExpires) {
+		c.minExpires = e.expires
+	}
 }
 
 // purge forgets everything (policy reload).
 func (c *hssCache) purge() {
 	c.mu.Lock()
 	clear(c.m)
+	c.minExpires = time.Time{}
 	c.mu.Unlock()
 }
 

@@ -74,4 +74,33 @@ func TestHSSCache(t *testing.T) {
 			t.Fatal("the newest entry was evicted")
 		}
 	})
+
+	t.Run("full of live answers: a miss does not scan the cache", func(t *testing.T) {
+		c := newHSSCache()
+		for i := range hssCacheMaxEntries {
+			c.put(hssKey{externalID: fmt.Sprint(i)}, hssEntry{expires: now.Add(time.Hour + time.Duration(i))}, now)
+		}
+		for i := range 100 {
+			c.put(hssKey{externalID: fmt.Sprint("new", i)}, hssEntry{expires: now.Add(2 * time.Hour)}, now.Add(time.Minute))
+		}
+		if c.len() != hssCacheMaxEntries || c.sweeps > 1 {
+			t.Fatalf("%d entries after %d full scans, want %d after at most 1", c.len(), c.sweeps, hssCacheMaxEntries)
+		}
+		// Once the earliest answer has expired, the next miss sweeps again.
+		c.put(hssKey{externalID: "late"}, hssEntry{expires: now.Add(3 * time.Hour)}, now.Add(time.Hour+time.Second))
+		if c.sweeps != 2 || c.len() >= hssCacheMaxEntries {
+			t.Fatalf("%d entries after %d full scans; the expired answers should have gone", c.len(), c.sweeps)
+		}
+		// A short-lived answer put later lowers the bound: it is swept too.
+		d := newHSSCache()
+		for i := range hssCacheMaxEntries {
+			d.put(hssKey{externalID: fmt.Sprint(i)}, hssEntry{expires: now.Add(time.Hour)}, now)
+		}
+		d.put(hssKey{externalID: "first miss"}, hssEntry{expires: now.Add(time.Hour)}, now) // scans: nothing expires before now+1h
+		d.put(hssKey{externalID: "short"}, hssEntry{expires: now.Add(time.Second)}, now)    // no scan
+		d.put(hssKey{externalID: "after"}, hssEntry{expires: now.Add(time.Hour)}, now.Add(time.Minute))
+		if _, ok := d.m[hssKey{externalID: "short"}]; ok || d.sweeps != 2 || d.len() != hssCacheMaxEntries {
+			t.Fatalf("after %d full scans the expired short-lived answer is still there (%v), %d entries", d.sweeps, ok, d.len())
+		}
+	})
 }

@@ -402,35 +402,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 		err = &ProtocolError{Code: ResultInvalidAVPValue, Reason: "cannot decode AVP value: " + err.Error()}
 	}
 	if err != nil {
-		var pe *ProtocolError
-		if !errors.As(err, &pe) || m == nil {
-			pe = &ProtocolError{Code: ResultUnableToComply, Reason: "cannot decode message: " + err.Error(), Close: true}
-		}
-		c.stats.ProtocolErrors.Add(1)
-		c.log.Warn("message refused", zap.Uint32("command", h.CommandCode), zap.Uint32("result_code", pe.Code),
-			zap.String("reason", pe.Reason))
-		if !isReq {
-			c.deliver(h.HopByHopID, answerResult{err: fmt.Errorf("invalid answer: %w", pe)})
-			return true
-		}
-		var ans *godiam.Message
-		if m != nil {
-			ans = errorAnswer(m, pe, &c.cfg.Identity)
-		} else {
-			ans = errorAnswerFromHeader(h, c.cfg.App.Dict, pe, &c.cfg.Identity)
-		}
-		if st == stateWaitCER {
-			// A CER we cannot accept ends the connection (RFC 6733 5.3).
-			_, _ = c.sendMsg(ans, true)
-			c.waitClosed(c.cfg.WriteTimeout)
-			return false
-		}
-		_, _ = c.sendMsg(ans, pe.Close)
-		if pe.Close {
-			c.waitClosed(c.cfg.WriteTimeout)
-			return false
-		}
-		return true
+		return c.refuseMessage(h, m, err, st)
 	}
 
 	if !isReq {
@@ -441,6 +413,39 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 		return c.handleBaseRequest(m, st)
 	}
 	return c.handleAppRequest(m)
+}
+
+// refuseMessage handles a message that failed decoding or Validate (err; m
+// is nil when not even its AVPs could be read). An answer is handed to the
+// Request waiting for it as an error; a request is answered with the
+// protocol error (RFC 6733 7.2). It returns false when the connection closes:
+// for a fault that loses the framing (pe.Close), or for a CER we cannot
+// accept (RFC 6733 5.3).
+func (c *Conn) refuseMessage(h *godiam.Header, m *godiam.Message, err error, st peerState) bool {
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || m == nil {
+		pe = &ProtocolError{Code: ResultUnableToComply, Reason: "cannot decode message: " + err.Error(), Close: true}
+	}
+	c.stats.ProtocolErrors.Add(1)
+	c.log.Warn("message refused", zap.Uint32("command", h.CommandCode), zap.Uint32("result_code", pe.Code),
+		zap.String("reason", pe.Reason))
+	if h.CommandFlags&godiam.RequestFlag == 0 {
+		c.deliver(h.HopByHopID, answerResult{err: fmt.Errorf("invalid answer: %w", pe)})
+		return true
+	}
+	var ans *godiam.Message
+	if m != nil {
+		ans = errorAnswer(m, pe, &c.cfg.Identity)
+	} else {
+		ans = errorAnswerFromHeader(h, c.cfg.App.Dict, pe, &c.cfg.Identity)
+	}
+	closeConn := pe.Close || st == stateWaitCER
+	_, _ = c.sendMsg(ans, closeConn)
+	if closeConn {
+		c.waitClosed(c.cfg.WriteTimeout)
+		return false
+	}
+	return true
 }
 
 func isBaseCode(code uint32) bool {

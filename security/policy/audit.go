@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"strconv"
+
 	"go.uber.org/zap"
 
 	"github.com/mtciwf/mtciwf/security"
@@ -8,9 +10,9 @@ import (
 
 // Audit writes a refusal (from Decide or Limiter.Allow) to log, the audit
 // stream (the daemon passes a logger named "audit"): the SCS, the action,
-// the rule that decided, the Request-Status and the reason, with the UE
-// identity masked (security.MaskExternalID, MaskMSISDN). An allowed
-// decision writes nothing.
+// the rule that decided (and its file:line), the Request-Status and the
+// reason, with the UE identity masked (security.MaskExternalID,
+// MaskMSISDN). An allowed decision writes nothing.
 func Audit(log *zap.Logger, q Query, d Decision) {
 	if d.Allowed || log == nil {
 		return
@@ -26,6 +28,11 @@ func Audit(log *zap.Logger, q Query, d Decision) {
 	fields = append(fields,
 		zap.Stringer("action", q.Action),
 		zap.String("rule", d.Rule),
+	)
+	if d.Line > 0 {
+		fields = append(fields, zap.String("rule_at", d.File+":"+strconv.Itoa(d.Line)))
+	}
+	fields = append(fields,
 		zap.Stringer("code", d.Code),
 		zap.Uint32("request_status", d.Code.RequestStatus()),
 		zap.String("reason", d.Reason),

@@ -102,6 +102,12 @@ type Decision struct {
 	// Reason is a sentence a person can act on; it names no UE identity,
 	// so it can go into Error-Message and logs as it is.
 	Reason string
+	// File and Line say where the deciding rule is written, when a rule
+	// decided (0 for a limit, "no entry" or "default deny"), so the audit
+	// log points the operator at it; not for Error-Message, which goes to
+	// the SCS.
+	File string
+	Line int
 }
 
 // Policy is a compiled policy: immutable, safe for concurrent use.
@@ -446,7 +452,8 @@ func (p *Policy) Decide(q Query) Decision {
 	for _, r := range m[:n] {
 		if r.deny >= 0 {
 			return Decision{Code: NotAuthorized, SCS: sp.ID, Rule: sp.rules[r.deny].desc,
-				Reason: fmt.Sprintf("%s forbids %s%s for this UE", sp.rules[r.deny].desc, q.Action, portText(&q))}
+				Reason: fmt.Sprintf("%s forbids %s%s for this UE", sp.rules[r.deny].desc, q.Action, portText(&q)),
+				File:   p.file, Line: sp.rules[r.deny].line}
 		}
 	}
 	for i, r := range m[:n] {
@@ -462,7 +469,8 @@ func (p *Policy) Decide(q Query) Decision {
 			return Decision{Code: NotAuthorized, SCS: sp.ID, Rule: "default deny", Reason: reason}
 		}
 	}
-	return Decision{Allowed: true, Code: OK, SCS: sp.ID, Rule: sp.rules[m[0].allow].desc, Reason: "allowed"}
+	return Decision{Allowed: true, Code: OK, SCS: sp.ID, Rule: sp.rules[m[0].allow].desc, Reason: "allowed",
+		File: p.file, Line: sp.rules[m[0].allow].line}
 }
 
 func portText(q *Query) string {

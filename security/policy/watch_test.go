@@ -229,6 +229,7 @@ func TestAudit(t *testing.T) {
 		"scs": "acme", "origin_host": "scs1.scs.example", "via": "dra1.scs.example", "action": "trigger",
 		"rule": "acme/rules[5] deny external_id b***@iot.example.com", "code": "NotAuthorized",
 		"request_status": uint32(105), "external_id": "b***@iot.example.com", "msisdn": "491*******66", "port": uint32(9000),
+		"rule_at": fmt.Sprintf("test.yaml:%d", ruleLine(t, testPolicy, 0, 5)),
 	}
 	for k, v := range want {
 		if m[k] != v {
@@ -243,4 +244,18 @@ func TestAudit(t *testing.T) {
 			t.Errorf("field %s carries the identity in the clear: %q", k, s)
 		}
 	}
+}
+
+// ruleLine is the line of rules[rule] of scs[scs] in src, as Parse saw it.
+func ruleLine(t *testing.T, src string, scs, rule int) int {
+	t.Helper()
+	f, err := Parse("test.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := f.SCS[scs].Rules[rule].Line; l > 0 {
+		return l
+	}
+	t.Fatalf("scs[%d].rules[%d] has no line", scs, rule)
+	return 0
 }

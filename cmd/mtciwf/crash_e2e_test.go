@@ -25,12 +25,9 @@ func TestKillNineKeepsEveryTrigger(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	// A PKI and certificates: reuse the e2e helper's, but run the daemon as a
-	// process of its own with a config file.
-	e := startDaemonWith(t, nil) // only for its PKI files; stopped below
-	e.cancel()
-	<-e.done
-	e.done <- nil
+	// The e2e helper's PKI and policy files, but the daemon runs as a process
+	// of its own with a config file.
+	e := newDaemon(t, nil)
 	addr := freeAddr(t)
 	cfgFile := filepath.Join(e.dir, "mtciwf.yaml")
 	yaml := fmt.Sprintf(`log: {format: json, level: info}
@@ -60,17 +57,17 @@ smsc: {request_timeout: 1s, peers: [{origin_host: smsc.operator.example, address
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		return cmd
 	}
-	d := start()
-	e.addr = addr
-	var c *scsClient
-	eventually(t, "daemon accepting", func() bool {
+	accepting := func() bool {
 		conn, err := net.Dial("tcp", addr)
 		if err == nil {
 			_ = conn.Close()
 		}
 		return err == nil
-	})
-	c = e.scs(t, "scs1")
+	}
+	d := start()
+	e.addr = addr
+	eventually(t, "daemon accepting", accepting)
+	c := e.scs(t, "scs1")
 
 	// Batch A: accepted, then the SCS leaves; the reports come in and are
 	// owed (stored in the outbox).
@@ -100,13 +97,7 @@ smsc: {request_timeout: 1s, peers: [{origin_host: smsc.operator.example, address
 	coreSim.ClearInjections(sim.TargetDelivery)
 
 	start()
-	eventually(t, "daemon accepting again", func() bool {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			_ = conn.Close()
-		}
-		return err == nil
-	})
+	eventually(t, "daemon accepting again", accepting)
 	c = e.scs(t, "scs1")
 	for ref := uint32(1); ref <= 10; ref++ {
 		if o := c.waitReport(ref); o != tsp.OutcomeSuccess {

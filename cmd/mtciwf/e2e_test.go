@@ -82,6 +82,17 @@ func startDaemon(t *testing.T, revoke ...string) *e2e {
 // startDaemonWith is startDaemon with a last word on the config.
 func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	t.Helper()
+	e := newDaemon(t, mod, revoke...)
+	e.start(t)
+	t.Cleanup(func() { e.stop(t) })
+	return e
+}
+
+// newDaemon writes what startDaemonWith runs the daemon on (a PKI whose
+// revoke leaves are in the CRL, the test policy, the config in e.cfg) into
+// e.dir, without starting it.
+func newDaemon(t *testing.T, mod func(*Config), revoke ...string) *e2e {
+	t.Helper()
 	dir := t.TempDir()
 	ca, err := devpki.NewCA("e2e CA")
 	if err != nil {
@@ -139,8 +150,6 @@ func startDaemonWith(t *testing.T, mod func(*Config), revoke ...string) *e2e {
 	}
 
 	e.cfg = cfg
-	e.start(t)
-	t.Cleanup(func() { e.stop(t) })
 	return e
 }
 

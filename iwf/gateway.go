@@ -88,8 +88,8 @@ type Gateway struct {
 
 // Stats counts procedure outcomes (exported by metrics, read by tests).
 type Stats struct {
-	Triggers       atomic.Uint64 // DARs handled
-	Accepted       atomic.Uint64 // Request-Status SUCCESS
+	Triggers       atomic.Uint64 // device-trigger DARs (Action-Type 1) handled; not replace or recall
+	Accepted       atomic.Uint64 // triggers and replacements answered SUCCESS (each opened a trigger); not recalls
 	Reports        atomic.Uint64 // DNRs acknowledged by the SCS
 	EgressRefusals atomic.Uint64 // Tsp messages the egress check stopped (must stay 0)
 	Expired        atomic.Uint64 // triggers reported EXPIRED by the sweep

@@ -308,12 +308,20 @@ func TestNewClientTLS(t *testing.T) {
 	tests := []struct {
 		name   string
 		server *devpki.Leaf
-		rule   string // "" = refused by crypto/tls's own verification
+		rule   string // "" = refused by crypto/tls's own verification,
+		// with an x509 error for which x509Err is true
+		x509Err func(error) bool
 	}{
-		{"server cert without EKU", p.issue(t, devpki.LeafOptions{CommonName: serverName, DNSNames: []string{serverName}}), RuleEKUServerAuth},
-		{"server cert clientAuth only", p.issue(t, devpki.LeafOptions{CommonName: serverName, DNSNames: []string{serverName}, ClientAuth: true}), ""},
-		{"server cert for another name", p.issue(t, devpki.LeafOptions{CommonName: "evil.example", DNSNames: []string{"evil.example"}, ServerAuth: true}), ""},
-		{"server cert of an unknown CA", foreign, ""},
+		{"server cert without EKU", p.issue(t, devpki.LeafOptions{CommonName: serverName, DNSNames: []string{serverName}}), RuleEKUServerAuth, nil},
+		{"server cert clientAuth only", p.issue(t, devpki.LeafOptions{CommonName: serverName, DNSNames: []string{serverName}, ClientAuth: true}), "",
+			func(err error) bool {
+				var e x509.CertificateInvalidError
+				return errors.As(err, &e) && e.Reason == x509.IncompatibleUsage
+			}},
+		{"server cert for another name", p.issue(t, devpki.LeafOptions{CommonName: "evil.example", DNSNames: []string{"evil.example"}, ServerAuth: true}), "",
+			func(err error) bool { var e x509.HostnameError; return errors.As(err, &e) }},
+		{"server cert of an unknown CA", foreign, "",
+			func(err error) bool { var e x509.UnknownAuthorityError; return errors.As(err, &e) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -326,6 +334,8 @@ func TestNewClientTLS(t *testing.T) {
 				if ce.Role != RoleServer {
 					t.Errorf("role %q", ce.Role)
 				}
+			} else if !tt.x509Err(res.cliErr) {
+				t.Fatalf("refused for another reason: %v (%T)", res.cliErr, res.cliErr)
 			}
 			t.Logf("refused as expected: %v", res.cliErr)
 		})

@@ -121,11 +121,11 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 	auth := &iwf.PolicyAuthorizer{Current: watcher.Current, Limiter: limiter, Audit: log.Named("audit")}
 
 	// The core side: S6m to the HSS, T4 to the SMS-SC (steps 6 and 8).
-	hss, err := corePool("hss", cfg.HSS, identity, dictionaries.AppS6m, log)
+	hss, err := corePool("hss", cfg.HSS, identity, dictionaries.AppS6m, dictionaries.S6m, log)
 	if err != nil {
 		return err
 	}
-	smsc, err := corePool("smsc", cfg.SMSC.CoreConfig, identity, dictionaries.AppT4, log)
+	smsc, err := corePool("smsc", cfg.SMSC.CoreConfig, identity, dictionaries.AppT4, dictionaries.T4, log)
 	if err != nil {
 		return err
 	}
@@ -289,18 +289,12 @@ func runDaemon(ctx context.Context, cfg *Config, log *zap.Logger, ready func(*ru
 // have in flight on one connection we dialled.
 const coreMaxInFlight = 8192
 
-// corePool builds the pool of one core role from its config: ordered peers,
-// TLS per peer when configured (trust anchors from its ca_files only; the
-// certificate must name origin_host), plain TCP otherwise.
-func corePool(name string, cc CoreConfig, id diam.Identity, app uint32, log *zap.Logger) (*diam.Pool, error) {
-	var d *dict.Parser
-	var err error
-	switch app {
-	case dictionaries.AppS6m:
-		d, err = dictionaries.S6m()
-	default:
-		d, err = dictionaries.T4()
-	}
+// corePool builds the pool of one core role (application app, dictionary
+// from loadDict) from its config: ordered peers, TLS per peer when
+// configured (trust anchors from its ca_files only; the certificate must
+// name origin_host), plain TCP otherwise.
+func corePool(name string, cc CoreConfig, id diam.Identity, app uint32, loadDict func() (*dict.Parser, error), log *zap.Logger) (*diam.Pool, error) {
+	d, err := loadDict()
 	if err != nil {
 		return nil, err
 	}

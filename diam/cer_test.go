@@ -1,13 +1,17 @@
 package diam
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
+	"net"
 	"strings"
 	"testing"
 
 	godiam "github.com/fiorix/go-diameter/v4/diam"
 	"github.com/fiorix/go-diameter/v4/diam/avp"
 	"github.com/fiorix/go-diameter/v4/diam/datatype"
+	"github.com/fiorix/go-diameter/v4/diam/dict"
 )
 
 type cerTestAdmitter struct{}
@@ -47,4 +51,28 @@ func TestCheckCERInbandSecurity(t *testing.T) {
 			t.Errorf("Inband-Security-Id %d: binding %+v, reason %q: want no binding and the value named", tc.inband, b, reason)
 		}
 	}
+}
+
+// TestCERWhileClosing: the read loop binds the peer (and adds peer_host to
+// the connection's logger) while another goroutine, e.g. Server.Shutdown,
+// may close the connection and log. Run with -race.
+func TestCERWhileClosing(t *testing.T) {
+	const app = 16777309
+	a, b := net.Pipe()
+	defer b.Close()
+	cfg := (&Config{
+		Identity: Identity{OriginHost: "mtciwf.example", OriginRealm: "example"},
+		App:      Application{ID: app, Dict: dict.Default},
+		Admitter: cerTestAdmitter{},
+	}).withDefaults()
+	c := newConn(a, &cfg, new(Stats), newDupCache(0, 16, nil), context.Background())
+	c.state.Store(int32(stateWaitCER))
+	cer := godiam.NewRequest(CmdCapabilitiesExchange, 0, dict.Default)
+	cer.AddAVP(godiam.NewAVP(avp.OriginHost, avp.Mbit, 0, datatype.DiameterIdentity("scs.example")))
+	cer.AddAVP(godiam.NewAVP(avp.OriginRealm, avp.Mbit, 0, datatype.DiameterIdentity("example")))
+	cer.AddAVP(godiam.NewAVP(avp.AuthApplicationID, avp.Mbit, 0, datatype.Unsigned32(app)))
+	done := make(chan struct{})
+	go func() { defer close(done); c.serveCER(cer) }()
+	c.closeWith(errors.New("shutting down"))
+	<-done
 }

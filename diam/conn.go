@@ -56,7 +56,7 @@ type Conn struct {
 	nc      net.Conn
 	tlsCS   *tls.ConnectionState
 	fr      *FrameReader
-	log     *zap.Logger
+	log     atomic.Pointer[zap.Logger] // peer_host is added at CER, while Shutdown may already log
 	stats   *Stats
 	dups    *dupCache
 	baseCtx context.Context
@@ -89,7 +89,6 @@ func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx con
 	c := &Conn{
 		cfg:     cfg,
 		nc:      nc,
-		log:     cfg.Logger.With(zap.String("peer_addr", nc.RemoteAddr().String())),
 		stats:   stats,
 		dups:    dups,
 		baseCtx: baseCtx,
@@ -100,6 +99,7 @@ func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx con
 		dpaCh:   make(chan struct{}),
 		wdWake:  make(chan struct{}, 1),
 	}
+	c.log.Store(cfg.Logger.With(zap.String("peer_addr", nc.RemoteAddr().String())))
 	if tc, ok := nc.(*tls.Conn); ok {
 		cs := tc.ConnectionState()
 		c.tlsCS = &cs
@@ -115,6 +115,9 @@ func newConn(nc net.Conn, cfg *Config, stats *Stats, dups *dupCache, baseCtx con
 	c.lastRx.Store(cfg.Now().UnixNano())
 	return c
 }
+
+// logger is the connection's logger: peer_addr, and peer_host once bound.
+func (c *Conn) logger() *zap.Logger { return c.log.Load() }
 
 // Binding is the peer identity bound at the capabilities exchange, or nil
 // before it.
@@ -166,7 +169,7 @@ func (c *Conn) closeWith(err error) {
 			delete(c.pending, id)
 		}
 		c.mu.Unlock()
-		c.log.Info("diameter connection closed", zap.String("reason", err.Error()))
+		c.logger().Info("diameter connection closed", zap.String("reason", err.Error()))
 		if c.onClose != nil {
 			c.onClose(c)
 		}
@@ -301,7 +304,7 @@ func (c *Conn) readLoop() {
 // refuseFrame logs a frame the guard refused, answers it when it was a
 // request whose header could be read, and closes when the framing is lost.
 func (c *Conn) refuseFrame(pe *ProtocolError) {
-	c.log.Warn("diameter frame refused", zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
+	c.logger().Warn("diameter frame refused", zap.Uint32("result_code", pe.Code), zap.String("reason", pe.Reason))
 	if pe.Header != nil && pe.Header.CommandFlags&godiam.RequestFlag != 0 {
 		ans := errorAnswerFromHeader(pe.Header, c.cfg.App.Dict, pe, &c.cfg.Identity)
 		if _, err := c.sendMsg(ans, pe.Close); err == nil && pe.Close {
@@ -335,7 +338,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.stats.Panics.Add(1)
-			c.log.Error("panic while handling a message", zap.Any("panic", r), zap.Uint32("command", h.CommandCode))
+			c.logger().Error("panic while handling a message", zap.Any("panic", r), zap.Uint32("command", h.CommandCode))
 			if isReq {
 				pe := &ProtocolError{Code: ResultUnableToComply, Reason: "internal error while decoding the message", Close: true}
 				_, _ = c.sendMsg(errorAnswerFromHeader(h, c.cfg.App.Dict, pe, &c.cfg.Identity), true)
@@ -357,7 +360,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 	case stateWaitCER:
 		if !(isReq && isBase && h.CommandCode == CmdCapabilitiesExchange) {
 			c.stats.RefusedBeforeCER.Add(1)
-			c.log.Warn("message before CER: closing", zap.Uint32("command", h.CommandCode), zap.Uint32("application", h.ApplicationID))
+			c.logger().Warn("message before CER: closing", zap.Uint32("command", h.CommandCode), zap.Uint32("application", h.ApplicationID))
 			c.closeWith(fmt.Errorf("command %d before CER", h.CommandCode))
 			return false
 		}
@@ -383,7 +386,7 @@ func (c *Conn) handleFrame(frame []byte) (keep bool) {
 		}
 		if code != 0 {
 			c.stats.ProtocolErrors.Add(1)
-			c.log.Warn("unsupported message", zap.Uint32("result_code", code), zap.String("reason", reason))
+			c.logger().Warn("unsupported message", zap.Uint32("result_code", code), zap.String("reason", reason))
 			if isReq {
 				_, _ = c.sendMsg(errorAnswerFromHeader(h, c.cfg.App.Dict, &ProtocolError{Code: code, Reason: reason}, &c.cfg.Identity), false)
 			}
@@ -427,7 +430,7 @@ func (c *Conn) refuseMessage(h *godiam.Header, m *godiam.Message, err error, st 
 		pe = &ProtocolError{Code: ResultUnableToComply, Reason: "cannot decode message: " + err.Error(), Close: true}
 	}
 	c.stats.ProtocolErrors.Add(1)
-	c.log.Warn("message refused", zap.Uint32("command", h.CommandCode), zap.Uint32("result_code", pe.Code),
+	c.logger().Warn("message refused", zap.Uint32("command", h.CommandCode), zap.Uint32("result_code", pe.Code),
 		zap.String("reason", pe.Reason))
 	if h.CommandFlags&godiam.RequestFlag == 0 {
 		c.deliver(h.HopByHopID, answerResult{err: fmt.Errorf("invalid answer: %w", pe)})
@@ -486,7 +489,7 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 		if st != stateWaitCER {
 			// RFC 6733 5.6: a CER on an open connection is an error event;
 			// the existing binding stays.
-			c.log.Warn("second CER on an open connection")
+			c.logger().Warn("second CER on an open connection")
 			_, _ = c.sendMsg(errorAnswer(m, &ProtocolError{Code: ResultUnableToComply,
 				Reason: "capabilities already exchanged on this connection"}, &c.cfg.Identity), false)
 			return true
@@ -507,7 +510,7 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 			return true
 		}
 		cause, _ := uint32AVP(m, avp.DisconnectCause)
-		c.log.Info("DPR received", zap.Uint32("disconnect_cause", cause))
+		c.logger().Info("DPR received", zap.Uint32("disconnect_cause", cause))
 		c.state.Store(int32(stateClosing))
 		_, _ = c.sendMsg(c.NewAnswer(m, ResultSuccess), false)
 		// RFC 6733 5.4: the sender of the DPR closes the transport once it
@@ -548,7 +551,7 @@ func (c *Conn) checkOwnOrigin(m *godiam.Message) bool {
 func (c *Conn) refuseOrigin(m *godiam.Message, oh string, b *PeerBinding) {
 	c.stats.SpoofedOrigin.Add(1)
 	reason := fmt.Sprintf("Origin-Host %q is not allowed on the connection of peer %q", oh, b.OriginHost)
-	c.log.Warn("request with a foreign Origin-Host refused", zap.String("origin_host", oh), zap.String("peer_host", b.OriginHost))
+	c.logger().Warn("request with a foreign Origin-Host refused", zap.String("origin_host", oh), zap.String("peer_host", b.OriginHost))
 	_, _ = c.sendMsg(errorAnswer(m, &ProtocolError{Code: ResultUnknownPeer, Reason: reason}, &c.cfg.Identity), false)
 }
 
@@ -558,7 +561,7 @@ func (c *Conn) serveCER(m *godiam.Message) bool {
 	cea := newCEA(m, code, reason, &c.cfg.Identity, &c.cfg.App, c.nc.LocalAddr())
 	if code != ResultSuccess {
 		c.stats.RefusedCER.Add(1)
-		c.log.Warn("CER refused", zap.Uint32("result_code", code), zap.String("reason", reason),
+		c.logger().Warn("CER refused", zap.Uint32("result_code", code), zap.String("reason", reason),
 			zap.String("origin_host", stringAVP(m, avp.OriginHost)), zap.String("origin_realm", stringAVP(m, avp.OriginRealm)))
 		_, _ = c.sendMsg(cea, true)
 		c.waitClosed(c.cfg.WriteTimeout)
@@ -566,13 +569,13 @@ func (c *Conn) serveCER(m *godiam.Message) bool {
 	}
 	c.openedAt = c.cfg.Now()
 	c.binding.Store(b)
-	c.log = c.log.With(zap.String("peer_host", b.OriginHost))
+	c.log.Store(c.logger().With(zap.String("peer_host", b.OriginHost)))
 	c.state.Store(int32(stateOpen))
 	_ = c.nc.SetReadDeadline(time.Time{})
 	if _, err := c.sendMsg(cea, false); err != nil {
 		return false
 	}
-	c.log.Info("peer connected", zap.String("peer_realm", b.OriginRealm), zap.String("kind", b.Kind))
+	c.logger().Info("peer connected", zap.String("peer_realm", b.OriginRealm), zap.String("kind", b.Kind))
 	go c.watchdog()
 	return true
 }
@@ -629,7 +632,7 @@ func (c *Conn) replayDuplicate(m *godiam.Message, entry *dupEntry) {
 		return
 	}
 	if b := entry.replay(m.Header.HopByHopID); b != nil {
-		c.log.Info("duplicate request answered from cache", zap.Uint32("end_to_end", m.Header.EndToEndID))
+		c.logger().Info("duplicate request answered from cache", zap.Uint32("end_to_end", m.Header.EndToEndID))
 		_ = c.send(b, false)
 	}
 }
@@ -640,7 +643,7 @@ func (c *Conn) runHandler(m *godiam.Message, entry *dupEntry) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.stats.Panics.Add(1)
-			c.log.Error("panic in request handler", zap.Any("panic", r), zap.Uint32("command", m.Header.CommandCode))
+			c.logger().Error("panic in request handler", zap.Any("panic", r), zap.Uint32("command", m.Header.CommandCode))
 			stored, _ = c.sendMsg(c.NewErrorAnswer(m, ResultUnableToComply, "internal error"), false)
 		}
 	}()
@@ -655,12 +658,12 @@ func (c *Conn) runHandler(m *godiam.Message, entry *dupEntry) {
 		if err == nil {
 			err = errors.New("handler returned no answer")
 		}
-		c.log.Error("request handler failed", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
+		c.logger().Error("request handler failed", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
 		ans = c.NewErrorAnswer(m, ResultUnableToComply, "internal error: the request could not be processed")
 	}
 	stored, err = c.sendMsg(ans, false)
 	if err != nil && !errors.Is(err, ErrConnClosed) {
-		c.log.Error("answer not sent", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
+		c.logger().Error("answer not sent", zap.Error(err), zap.Uint32("command", m.Header.CommandCode))
 	}
 }
 
@@ -685,7 +688,7 @@ func (c *Conn) Disconnect(ctx context.Context, cause uint32) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		c.log.Warn("closing with requests still in flight", zap.Error(ctx.Err()))
+		c.logger().Warn("closing with requests still in flight", zap.Error(ctx.Err()))
 	}
 	// Let the writer flush what the handlers queued before closing.
 	_ = c.send(nil, true)

@@ -82,13 +82,13 @@ func (c *Conn) watchdog() {
 			switch state {
 			case wdOkay:
 				state = wdSuspect
-				c.log.Debug("peer silent: sending DWR", zap.Duration("silent_for", silent))
+				c.logger().Debug("peer silent: sending DWR", zap.Duration("silent_for", silent))
 				go c.sendDWR(tw)
 				timer.Reset(jitteredTw(tw))
 			case wdSuspect:
 				state = wdDown
 				c.stats.WatchdogFailures.Add(1)
-				c.log.Warn("peer did not answer DWR: closing (RFC 3539 SUSPECT -> DOWN)", zap.Duration("silent_for", silent))
+				c.logger().Warn("peer did not answer DWR: closing (RFC 3539 SUSPECT -> DOWN)", zap.Duration("silent_for", silent))
 				c.closeWith(fmt.Errorf("watchdog: no answer to DWR, nothing received for %v (Tw %v, RFC 3539 3.4.1)", silent.Round(time.Millisecond), tw))
 				return
 			}
@@ -112,7 +112,7 @@ func (c *Conn) sendDWR(tw time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), tw)
 	defer cancel()
 	if _, err := c.Request(ctx, dwr); err != nil {
-		c.log.Debug("DWR got no answer", zap.Error(err))
+		c.logger().Debug("DWR got no answer", zap.Error(err))
 	}
 }
 

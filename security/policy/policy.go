@@ -329,14 +329,24 @@ func (p *Policy) Rules() int { return p.rules }
 // Lookup returns the entry of the SCS whose peer identity (Origin-Host) is
 // host.
 func (p *Policy) Lookup(host string) (SCS, bool) {
-	sp := p.byHost[host]
-	if sp == nil {
-		sp = p.byHost[strings.ToLower(host)]
-	}
+	sp := p.entryFor(host)
 	if sp == nil {
 		return SCS{}, false
 	}
 	return sp.SCS, true
+}
+
+// entryFor is the entry whose peer is host, compared case-insensitively
+// (RFC 6733 4.3.1: a DiameterIdentity is an FQDN); without allocating when
+// host is already lower-case, as peers send it.
+func (p *Policy) entryFor(host string) *scsPolicy {
+	if sp := p.byHost[host]; sp != nil {
+		return sp
+	}
+	if l := strings.ToLower(host); l != host {
+		return p.byHost[l]
+	}
+	return nil
 }
 
 // Entry returns the entry of the SCS with id (Decision.SCS).
@@ -391,12 +401,7 @@ func RemovedPeers(old, new *Policy) []string {
 // each refusal. It is pure and safe for concurrent use; it does not
 // allocate when it allows.
 func (p *Policy) Decide(q Query) Decision {
-	sp := p.byHost[q.SCS]
-	if sp == nil {
-		if l := strings.ToLower(q.SCS); l != q.SCS {
-			sp = p.byHost[l]
-		}
-	}
+	sp := p.entryFor(q.SCS)
 	if sp == nil {
 		return Decision{Code: NotAuthorized, Rule: "no entry",
 			Reason: fmt.Sprintf("Origin-Host %s has no entry in the authorization policy", q.SCS)}

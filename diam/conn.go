@@ -539,7 +539,9 @@ func (c *Conn) handleBaseRequest(m *godiam.Message, st peerState) bool {
 func (c *Conn) checkOwnOrigin(m *godiam.Message) bool {
 	b := c.binding.Load()
 	if b == nil {
-		return true // dialled side: the CEA's Origin-Host was checked at dial
+		// Not reached: both sides bind before they open (serveCER,
+		// acceptCEA), and handleFrame lets only CER/CEA through until then.
+		return true
 	}
 	if oh := stringAVP(m, avp.OriginHost); oh != b.OriginHost {
 		c.refuseOrigin(m, oh, b)

@@ -55,17 +55,25 @@ func main() {
 }
 
 func run(listen, certFile, keyFile, caFile, originHost, originRealm string, concurrent int) error {
+	if certFile == "" || keyFile == "" || caFile == "" {
+		return fmt.Errorf("give -cert, -key and -ca (e.g. dev/pki/mtciwf.pem, dev/pki/mtciwf-key.pem, dev/pki/ca.pem; make pki writes them)")
+	}
+	if host, _, err := net.SplitHostPort(listen); err != nil {
+		return fmt.Errorf("-listen %q: %w", listen, err)
+	} else if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("-listen %q: give a loopback IP address (127.0.0.1:port or [::1]:port); bareserver is a measurement tool, not a Diameter node", listen)
+	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("-cert/-key: %w", err)
 	}
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
-		return err
+		return fmt.Errorf("-ca: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
-		return fmt.Errorf("%s: no certificate", caFile)
+		return fmt.Errorf("-ca %s: no PEM certificate in it", caFile)
 	}
 	tlsCfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},

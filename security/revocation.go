@@ -120,9 +120,6 @@ func NewRevocation(anchors []*x509.Certificate, crlFiles []string, now func() ti
 	return r, nil
 }
 
-// Files returns the CRL files this Revocation reads (absolute paths).
-func (r *Revocation) Files() []string { return append([]string(nil), r.files...) }
-
 // IsRevoked reports whether cert is on the CRL of its issuing CA. The issuer
 // is found among the trust anchors by name, key identifier and signature. A
 // certificate whose issuer has no loaded CRL is not revoked. A non-nil error

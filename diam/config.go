@@ -93,7 +93,9 @@ func (c *Config) withDefaults() Config {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.App.Dict != nil {
+	if o.App.Dict != nil && o.avpTypes == nil {
+		// The table walks the whole dictionary: built once per Config, not
+		// on every Dial of a pool's reconnect loop.
 		o.avpTypes = AVPTypesFromDict(o.App.Dict)
 	}
 	if o.Identity.ProductName == "" {

@@ -100,9 +100,7 @@ func NewPool(cfg PoolConfig) *Pool {
 	if cfg.ReconnectMax <= 0 {
 		cfg.ReconnectMax = 30 * time.Second
 	}
-	if cfg.Conn.Logger == nil {
-		cfg.Conn.Logger = zap.NewNop()
-	}
+	cfg.Conn = cfg.Conn.withDefaults() // once (Logger included), not at every reconnect
 	p := &Pool{cfg: cfg, log: cfg.Conn.Logger.With(zap.String("pool", cfg.Name)), changed: make(chan struct{})}
 	for _, peer := range cfg.Peers {
 		p.members = append(p.members, &member{peer: peer})

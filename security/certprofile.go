@@ -25,20 +25,25 @@ const (
 	// RuleValidity: the leaf (or a certificate of its chain) is expired or
 	// not yet valid at the configured clock (RFC 5280 4.1.2.5, 6.1.3 (a)(2)).
 	RuleValidity = "validity"
+	// The TS 33.310 clause numbers (6.1.3a TLS client, 6.1.4a TLS server
+	// certificate profile) are single-source: cited so by TS 33.180
+	// 6.1.1/6.1.2; the profile text itself was not found (reference
+	// 3gpp-mtc.md 6.3). The rules follow its Rel-16 NF TLS profile.
+	//
 	// RuleEKUClientAuth: the leaf of a TLS client lacks extendedKeyUsage
 	// id-kp-clientAuth (TS 33.310 6.1.3a TLS client certificate profile:
 	// extendedKeyUsage mandatory; RFC 5280 4.2.1.12).
 	RuleEKUClientAuth = "eku-clientAuth"
 	// RuleEKUServerAuth: the leaf of a TLS server lacks extendedKeyUsage
-	// id-kp-serverAuth (TS 33.310 6.1.3b TLS server certificate profile:
+	// id-kp-serverAuth (TS 33.310 6.1.4a TLS server certificate profile:
 	// extendedKeyUsage mandatory; RFC 5280 4.2.1.12).
 	RuleEKUServerAuth = "eku-serverAuth"
 	// RuleKeyUsageDigitalSignature: keyUsage is absent or lacks
-	// digitalSignature (TS 33.310 6.1.3a/6.1.3b: keyUsage mandatory and
+	// digitalSignature (TS 33.310 6.1.3a/6.1.4a: keyUsage mandatory and
 	// critical, digitalSignature; RFC 5280 4.2.1.3).
 	RuleKeyUsageDigitalSignature = "keyusage-digitalSignature"
 	// RuleSANDNSName: the leaf has no dNSName subjectAltName, so it proves no
-	// Diameter identity (TS 33.310 6.1.3a/6.1.3b subjectAltName with the
+	// Diameter identity (TS 33.310 6.1.3a/6.1.4a subjectAltName with the
 	// FQDN; TS 29.368 6.3 / TS 33.187 peer identity; RFC 5280 4.2.1.6).
 	RuleSANDNSName = "san-dnsname"
 	// RuleRevoked: the serial is on a CRL of the issuing CA, or the issuing

@@ -158,10 +158,23 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-func (c *Conn) closeWith(err error) {
+func (c *Conn) closeWith(err error) { c.shutdown(err, false) }
+
+// abort is closeWith for a connection whose socket can no longer be
+// written (a write failed or hit WriteTimeout: the peer does not read).
+// The TCP connection under TLS is closed first: tls.Conn.Close would try
+// to send a close_notify alert into the same full socket and block for up
+// to 5 s (crypto/tls's own deadline for it) before the close is logged and
+// the server or pool learns that the connection is gone.
+func (c *Conn) abort(err error) { c.shutdown(err, true) }
+
+func (c *Conn) shutdown(err error, abort bool) {
 	c.closeOnce.Do(func() {
 		c.closeErr = err
 		close(c.closed)
+		if tc, ok := c.nc.(*tls.Conn); ok && abort {
+			_ = tc.NetConn().Close()
+		}
 		_ = c.nc.Close()
 		c.mu.Lock()
 		for id, ch := range c.pending {
@@ -217,12 +230,12 @@ func (c *Conn) writeLoop() {
 			deadlineSet = now
 		}
 		if _, err := w.Write(f.b); err != nil {
-			c.closeWith(fmt.Errorf("write: %w", err))
+			c.abort(fmt.Errorf("write: %w", err))
 			return
 		}
 		if f.closeAfter || len(c.out) == 0 {
 			if err := w.Flush(); err != nil {
-				c.closeWith(fmt.Errorf("write: %w", err))
+				c.abort(fmt.Errorf("write: %w", err))
 				return
 			}
 		}

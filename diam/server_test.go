@@ -2,12 +2,14 @@ package diam_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -503,10 +505,30 @@ func TestWriteTimeoutClosesAPeerThatDoesNotRead(t *testing.T) {
 			return c.NewErrorAnswer(req, diam.ResultUnableToComply, big), nil
 		})
 	})
-	w := r.raw("scs1.scs.example")
+	// The client's receive buffer is kept small (set before connecting,
+	// so the TCP window stays small too): the server's writes block once
+	// its own send buffer fills, whatever the kernel's autotuning limits.
+	// The socket stays full, so a close that tried to send TLS's
+	// close_notify first would hang on it for 5 s (Conn.abort).
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	nc, err := d.Dial("tcp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(nc, r.clientTLS("scs1.scs.example"))
+	t.Cleanup(func() { _ = tc.Close() })
+	w := &raw{t: t, c: tc, r: r, hb: 1000}
 	w.cer("scs1.scs.example")
-	// 200 answers of 256 KiB are 50 MiB: far beyond loopback socket
-	// buffers, so the server's writes block.
+	// 200 answers of 256 KiB are 50 MiB: far beyond the socket buffers, so
+	// the server's writes block.
 	for range 200 {
 		w.send(buildDAR(r.dict, "scs1.scs.example"))
 	}

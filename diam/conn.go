@@ -158,6 +158,8 @@ func (c *Conn) Close() error {
 	return nil
 }
 
+// closeWith closes the connection once: err is the reason logged and given
+// to requests still waiting for their answers.
 func (c *Conn) closeWith(err error) { c.shutdown(err, false) }
 
 // abort is closeWith for a connection whose socket can no longer be
